@@ -1,0 +1,3 @@
+"""The safeguarding guidance service."""
+
+__version__ = "1.0.0"

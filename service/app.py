@@ -1,0 +1,85 @@
+"""The Litestar application. ``create_app`` only wires: knowledge, engine, audit, routes, plugins."""
+
+from __future__ import annotations
+
+import sys
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.logging.config import StructLoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+
+from service import __version__
+from service.audit.sinks import AuditSink, AuditWriteError, file_sink, stdout_sink
+from service.audit.trail import AuditTrail
+from service.evaluation.guidance import Guidance
+from service.http.evaluate import EvaluationController
+from service.http.health import health, ready
+from service.http.knowledge import KnowledgeController
+from service.http.problems import internal_error, problem_details_config
+from service.http.schemas import KnowledgeRef
+from service.packs.loader import load_packs
+from service.settings import Settings
+
+API_DESCRIPTION = """\
+Prompts for safeguarding practitioners, drawn from the learning of published child
+safeguarding case reviews. A case-recording system sends the facts of a case; the service
+answers with short prompts (questions and suggestions), each quoting the learning point it
+comes from and listing the facts that made it appear.
+
+It advises; it never decides. There are no risk scores, and no language model: every prompt
+comes from a rule in a knowledge pack that people can read (`GET /v1/rules`).
+"""
+
+log = structlog.get_logger("guidance")
+
+
+def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    packs = load_packs(settings.knowledge_dirs, settings.packs)
+    sink = audit_sink or (file_sink(settings.audit_file) if settings.audit_file else stdout_sink())
+    audit = AuditTrail(sink, settings.audit_key, packs)
+    guidance = Guidance(packs, audit, settings.link_settings)
+
+    def open_audit_chain() -> None:
+        try:
+            audit.start()
+        except AuditWriteError as error:
+            log.error("audit_unavailable_at_startup", error=str(error))
+
+    return Litestar(
+        route_handlers=[EvaluationController, KnowledgeController, health, ready],
+        state=State(
+            {
+                "guidance": guidance,
+                "knowledge_refs": [
+                    KnowledgeRef(pack=p.id, version=p.version, digest=p.digest) for p in packs
+                ],
+            }
+        ),
+        on_startup=[open_audit_chain],
+        request_max_body_size=settings.max_body_bytes,
+        plugins=[
+            ProblemDetailsPlugin(problem_details_config),
+            StructlogPlugin(
+                StructlogConfig(
+                    structlog_logging_config=StructLoggingConfig(
+                        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
+                    ),
+                    enable_middleware_logging=False,  # request logs would carry personal data
+                )
+            ),
+        ],
+        exception_handlers={500: internal_error, Exception: internal_error},
+        openapi_config=OpenAPIConfig(
+            title="Safeguarding guidance service",
+            version=__version__,
+            description=API_DESCRIPTION,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+    )

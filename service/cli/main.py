@@ -1,0 +1,98 @@
+"""``guidance``: one command for the people who run the service and keep its knowledge."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from service import __version__
+
+
+def _knowledge_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--knowledge",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="a pack folder or a folder of packs (default: GUIDANCE_KNOWLEDGE, else knowledge/)",
+    )
+    parser.add_argument("--pack", action="append", metavar="ID", help="use only this pack (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="guidance",
+        description="Safeguarding guidance service: serve it, check its knowledge, read its audit trail.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the API (HOST, PORT and WORKERS override)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+
+    check = commands.add_parser("check", help="validate packs, run their scenarios, report coverage")
+    check.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: knowledge/")
+
+    evaluate = commands.add_parser("evaluate", help="prompts for a facts file, without a server")
+    evaluate.add_argument(
+        "file", type=Path, metavar="FILE.json", help="facts, or a request body with `facts`"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print JSON as the API does")
+    _knowledge_args(evaluate)
+
+    rules = commands.add_parser("rules", help="the rules as a readable table")
+    _knowledge_args(rules)
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document the app generates")
+    openapi.add_argument("--output", type=Path, default=Path("openapi/openapi.json"))
+
+    audit = commands.add_parser("audit", help="verify and read audit logs")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_commands.add_parser("verify", help="check every hash chain; exit 1 at the first break")
+    verify.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    summarize = audit_commands.add_parser("summarize", help="how often each rule fired, and the feedback")
+    summarize.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    summarize.add_argument("--since", help="RFC 3339 time or date, inclusive")
+    summarize.add_argument("--until", help="RFC 3339 time or date, exclusive")
+    summarize.add_argument("--pack", help="only this pack id")
+    summarize.add_argument("--rule", help="only this rule id")
+    summarize.add_argument("--json", action="store_true")
+    show = audit_commands.add_parser("show", help="one evaluation in words")
+    show.add_argument("evaluation_id")
+    show.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    show.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from service.cli.serve import serve
+
+        return serve(args)
+    if args.command == "check":
+        from service.cli.check import check
+
+        return check(args.dirs)
+    if args.command == "evaluate":
+        from service.cli.evaluate import evaluate
+
+        return evaluate(args)
+    if args.command == "rules":
+        from service.cli.rules import rules
+
+        return rules(args)
+    if args.command == "openapi":
+        from service.cli.openapi import write_openapi
+
+        return write_openapi(args.output)
+    from service.cli.audit import audit
+
+    return audit(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

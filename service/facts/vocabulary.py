@@ -1,0 +1,145 @@
+"""The fact vocabulary: the one place that defines what a caller may tell the service.
+
+Every field is optional. Absent and ``null`` both mean "not known", which is never the same
+as ``false``. Unknown fields are rejected so that a typo cannot silently drop a prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from service.facts.cin_codes import NO_FACTORS_IDENTIFIED, CinCode
+
+MAX_PARENTS = 6
+
+Role = Literal["mother", "father", "carer"]
+FamilySupport = Literal["none", "limited", "adequate"]
+
+
+def _flag(description: str) -> object:
+    return Annotated[bool | None, Meta(description=description)]
+
+
+class _Facts(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    """Base for every fact group: closed to unknown fields, nulls left out when encoded."""
+
+
+class Child(_Facts):
+    unborn: _flag("A pre-birth case.") = None  # type: ignore[valid-type]
+    age_months: (
+        Annotated[int, Meta(ge=0, le=216, description="The child's age in whole months (0 to 216).")] | None
+    ) = None
+    child_protection_plan: _flag("The child is subject to a child protection plan.") = None  # type: ignore[valid-type]
+
+
+class Parent(_Facts):
+    role: Annotated[Role | None, Meta(description="Mother, father or another carer.")] = None
+    care_leaver: _flag("Spent time in care as a child.") = None  # type: ignore[valid-type]
+    extensive_childhood_involvement_with_services: _flag(  # type: ignore[valid-type]
+        "Had extensive involvement with professionals during their own childhood."
+    ) = None
+    childhood_abuse_or_neglect: _flag("Experienced abuse or neglect as a child.") = None  # type: ignore[valid-type]
+    mental_health_history: _flag("Has a history of mental ill health, for example depression.") = None  # type: ignore[valid-type]
+    family_support: Annotated[
+        FamilySupport | None, Meta(description="Positive support available from their own family.")
+    ] = None
+    attended_special_school: _flag("Went to a special school.") = None  # type: ignore[valid-type]
+    additional_help_at_school: _flag(  # type: ignore[valid-type]
+        "Needed additional help at school for learning needs or behaviour."
+    ) = None
+    childhood_medication: _flag("Was prescribed medication as a child.") = None  # type: ignore[valid-type]
+    childhood_camhs_contact: _flag(  # type: ignore[valid-type]
+        "Had contact with Child and Adolescent Mental Health Services as a child."
+    ) = None
+    capacity_doubt: _flag(  # type: ignore[valid-type]
+        "There are reasons to doubt their mental capacity for a decision they face."
+    ) = None
+    capacity_formally_assessed: _flag(  # type: ignore[valid-type]
+        "A formal Mental Capacity Act 2005 assessment has been done for that decision."
+    ) = None
+
+
+class PreBirth(_Facts):
+    risk_assessment_completed: _flag(  # type: ignore[valid-type]
+        "An assessment of the risks and vulnerabilities in this pre-birth case is complete."
+    ) = None
+    social_work_assessment_requested: _flag("A pre-birth social work assessment has been requested.") = None  # type: ignore[valid-type]
+
+
+class HealthProcedure(_Facts):
+    serious_procedure_proposed: _flag("A serious health procedure is proposed for the child.") = None  # type: ignore[valid-type]
+    parents_deciding: _flag("The parents must decide whether to consent to it.") = None  # type: ignore[valid-type]
+    parents_offered_support: _flag("The parents have been offered support with that decision.") = None  # type: ignore[valid-type]
+    local_professionals_informed: _flag(  # type: ignore[valid-type]
+        "Professionals working locally with the family know about the specific health issue."
+    ) = None
+
+
+class CauseForConcern(_Facts):
+    completing_form: _flag("The practitioner is completing a cause-for-concern form now.") = None  # type: ignore[valid-type]
+    holds_information_from_other_agencies: _flag(  # type: ignore[valid-type]
+        "The practitioner holds information that came from other agencies."
+    ) = None
+    information_from_other_agencies_included: _flag(  # type: ignore[valid-type]
+        "That information is included in the form."
+    ) = None
+
+
+class ProfessionalDisagreement(_Facts):
+    disagrees_with_decision: _flag("The practitioner disagrees with a decision made about the case.") = None  # type: ignore[valid-type]
+    remains_concerned: _flag("The practitioner remains concerned.") = None  # type: ignore[valid-type]
+    escalated: _flag("The disagreement has been escalated.") = None  # type: ignore[valid-type]
+
+
+def _only_code_21_alone(codes: list[str] | None) -> None:
+    if codes is None:
+        return
+    if NO_FACTORS_IDENTIFIED in codes and len(codes) > 1:
+        raise ValueError("code `21` (no factors identified) must be the only code")
+    if len(set(codes)) != len(codes):
+        raise ValueError("each code may appear only once")
+
+
+class Facts(_Facts):
+    """What the caller knows about the case. Leave out, or send null for, anything not known."""
+
+    child: Child | None = None
+    parents: (
+        Annotated[
+            list[Parent],
+            Meta(max_length=MAX_PARENTS, description="Each parent or carer, at most six."),
+        ]
+        | None
+    ) = None
+    assessment_factors: (
+        Annotated[
+            list[CinCode],
+            Meta(
+                max_length=40,
+                description=(
+                    "Children in Need census factors identified at the end of assessment "
+                    "(data item N00181). Code `21` may only stand alone."
+                ),
+            ),
+        ]
+        | None
+    ) = None
+    pre_birth: PreBirth | None = None
+    health_procedure: HealthProcedure | None = None
+    cause_for_concern: CauseForConcern | None = None
+    professional_disagreement: ProfessionalDisagreement | None = None
+    important_decision_pending: _flag("A parent faces an important decision.") = None  # type: ignore[valid-type]
+
+    def __post_init__(self) -> None:
+        try:
+            _only_code_21_alone(self.assessment_factors)
+        except ValueError as error:
+            # msgspec reports the place as this struct; the message names the field within it.
+            raise ValueError(f"`assessment_factors`: {error}") from None
+
+
+def decode_facts(data: bytes | str) -> Facts:
+    return msgspec.json.decode(data, type=Facts)

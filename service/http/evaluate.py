@@ -1,0 +1,97 @@
+"""``POST /v1/evaluate`` and ``POST /v1/feedback``."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Request, Response, post
+from litestar.params import JSONBody
+
+from service.audit.sinks import AuditWriteError
+from service.http.openapi_docs import problem_responses
+from service.http.problems import invalid_field, problem
+from service.http.schemas import (
+    EvaluationRequest,
+    EvaluationResponse,
+    FeedbackReceipt,
+    FeedbackRequest,
+)
+from service.http.state import guidance_of, knowledge_refs
+
+REQUEST_ID_HEADER = "X-Request-ID"
+ANONYMOUS = "anonymous"
+
+
+def _audit_unavailable() -> Exception:
+    return problem(
+        503,
+        "audit-unavailable",
+        "Audit trail unavailable",
+        "The audit record could not be written, so no guidance is shown. Try again shortly.",
+    )
+
+
+class EvaluationController(Controller):
+    path = "/v1"
+    tags = ["Guidance"]
+
+    @post(
+        "/evaluate",
+        status_code=200,
+        summary="Prompts for the facts of a case",
+        description=(
+            "Send what is known about a case; get back the prompts its facts call for, each "
+            "with the learning point it comes from and the facts that made it appear. "
+            "A fact left out or sent as null is *not known*, which is never the same as false. "
+            "The same facts and knowledge always give the same prompts in the same order."
+        ),
+        responses=problem_responses(400, 413, 503),
+    )
+    async def evaluate(
+        self, request: Request, data: JSONBody[EvaluationRequest]
+    ) -> Response[EvaluationResponse]:
+        guidance = guidance_of(request)
+        request_id = uuid.uuid4().hex
+        try:
+            evaluation_id, prompts = guidance.evaluate(
+                data.facts, case_ref=data.case_ref, request_id=request_id, client=ANONYMOUS
+            )
+        except AuditWriteError:
+            raise _audit_unavailable() from None
+        body = EvaluationResponse(
+            evaluation_id=evaluation_id, knowledge=knowledge_refs(request), prompts=prompts
+        )
+        return Response(body, headers={REQUEST_ID_HEADER: request_id})
+
+    @post(
+        "/feedback",
+        status_code=202,
+        summary="Record what the practitioner did with a prompt",
+        description=(
+            "Idempotent: the same feedback sent twice is harmless. The comment is for the "
+            "caller's own records; it is never stored or logged, the audit trail only notes "
+            "that one was given. Maps onto CDS Hooks feedback: `accepted` is accepted, the "
+            "other outcomes are override reasons."
+        ),
+        responses=problem_responses(400, 413, 503),
+    )
+    async def feedback(self, request: Request, data: JSONBody[FeedbackRequest]) -> Response[FeedbackReceipt]:
+        guidance = guidance_of(request)
+        if data.prompt_id not in guidance.evaluator.rules_by_id:
+            raise invalid_field("prompt_id", "no loaded pack has a prompt with this id")
+        request_id = uuid.uuid4().hex
+        try:
+            guidance.audit.feedback(
+                evaluation_id=data.evaluation_id,
+                prompt_id=data.prompt_id,
+                outcome=data.outcome,
+                request_id=request_id,
+                client=ANONYMOUS,
+                comment_given=bool(data.comment),
+            )
+        except AuditWriteError:
+            raise _audit_unavailable() from None
+        receipt = FeedbackReceipt(
+            evaluation_id=data.evaluation_id, prompt_id=data.prompt_id, outcome=data.outcome
+        )
+        return Response(receipt, status_code=202, headers={REQUEST_ID_HEADER: request_id})

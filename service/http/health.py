@@ -1,0 +1,26 @@
+"""``GET /health`` (the process is alive) and ``GET /ready`` (knowledge loaded, engine answering)."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+
+from service.facts.vocabulary import Facts
+from service.http.openapi_docs import problem_responses
+from service.http.problems import problem
+from service.http.schemas import Health, Readiness
+from service.http.state import guidance_of, knowledge_refs
+
+
+@get("/health", tags=["Operations"], summary="Liveness", responses=problem_responses())
+async def health() -> Health:
+    return Health(status="ok")
+
+
+@get("/ready", tags=["Operations"], summary="Readiness", responses=problem_responses(503))
+async def ready(request: Request) -> Readiness:
+    guidance = guidance_of(request)
+    try:
+        guidance.evaluator.evaluate(Facts())
+    except Exception:
+        raise problem(503, "not-ready", "Not ready", "The rules engine is not answering.") from None
+    return Readiness(status="ready", knowledge=knowledge_refs(request))

@@ -1,0 +1,135 @@
+"""What a knowledge pack is: the files as written (``*Spec``) and the pack as loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from msgspec import Struct
+
+from service.packs.conditions import Condition
+
+Kind = Literal["ask", "check", "consider", "escalate", "inform"]
+Indicator = Literal["info", "warning", "critical"]
+
+SUMMARY_MAX_CHARS = 140
+INDICATOR_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+class _Spec(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class SourceSpec(_Spec):
+    title: str
+    issued_by: str
+    published: str
+    file: str
+    label: str
+    url: str | None = None
+
+
+class LearningPointSpec(_Spec):
+    number: int
+    quote: str
+
+
+class CountSpec(_Spec):
+    description: str
+    count: list[Any]
+
+
+class PackSpec(_Spec):
+    """``pack.yaml``: who published the learning, its learning points, shared definitions."""
+
+    id: str
+    title: str
+    version: str
+    source: SourceSpec
+    learning_points: list[LearningPointSpec]
+    terms: dict[str, Any] = {}
+    counts: dict[str, CountSpec] = {}
+
+
+class LinkSpec(_Spec):
+    label: str
+    url: str | None = None
+    setting: str | None = None  # a link each deployment configures (its own procedure)
+
+
+class RuleSpec(_Spec):
+    id: str
+    learning_point: int
+    kind: Kind
+    indicator: Indicator
+    summary: str
+    detail: str
+    reason: str
+    when: Any
+    quote: str | None = None
+    links: list[LinkSpec] = []
+
+
+class RulesSpec(_Spec):
+    rules: list[RuleSpec]
+
+
+class ScenarioSpec(_Spec):
+    name: str
+    description: str
+    facts: dict[str, Any]
+    shows: list[str] = []
+    does_not_show: list[str] = []
+
+
+class ScenariosSpec(_Spec):
+    scenarios: list[ScenarioSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A number the pack derives from the facts before rules see them (``risk_indicators``)."""
+
+    name: str
+    description: str
+    parts: tuple[tuple[str | None, Condition], ...]  # (record list or None, condition)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str  # namespaced: "<pack id>/<rule id>"
+    local_id: str
+    pack_id: str
+    learning_point: int
+    kind: str
+    indicator: str
+    summary: str
+    detail: str
+    reason: str
+    condition: Condition
+    quote: str
+    links: tuple[LinkSpec, ...]
+
+    @property
+    def order(self) -> tuple[int, int, str]:
+        return (INDICATOR_ORDER[self.indicator], self.learning_point, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    spec: PackSpec
+    rules: tuple[Rule, ...]
+    counts: tuple[Count, ...]
+    digest: str
+    directory: Path
+    source_text: str
+    scenarios: tuple[ScenarioSpec, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
