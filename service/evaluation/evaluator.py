@@ -53,10 +53,19 @@ class Evaluator:
         """Prompts for the case, most prominent first, then by learning point, then by id."""
         known: dict[str, Any] = msgspec.to_builtins(facts)
         counted = self._derive_counts(known)
-        fired = self.matcher.match({**known, **{key: value for key, (value, _) in counted.items()}})
+        fired = self.matcher.match(self._with_counts(known, counted))
         prompts = [self._prompt(index, known, counted) for index in fired]
         prompts.sort(key=lambda p: self.rules_by_id[p.id].order)
         return prompts
+
+    def engine_fact(self, facts: Facts) -> dict[str, Any]:
+        """What the matchers see: the known facts (no nulls) and the packs' counts."""
+        known: dict[str, Any] = msgspec.to_builtins(facts)
+        return self._with_counts(known, self._derive_counts(known))
+
+    @staticmethod
+    def _with_counts(known: dict[str, Any], counted: dict[str, tuple[int, list[Witness]]]) -> dict[str, Any]:
+        return {**known, **{key: value for key, (value, _) in counted.items()}}
 
     def _derive_counts(self, known: dict[str, Any]) -> dict[str, tuple[int, list[Witness]]]:
         counted: dict[str, tuple[int, list[Witness]]] = {}

@@ -35,6 +35,7 @@ class RecordList:
     path: str
     description: str
     item_fields: dict[str, FactField]
+    max_items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,8 @@ def vocabulary() -> Vocabulary:
                 leaf.encode_name: _field(f"{name}[].{leaf.encode_name}", leaf.type)
                 for leaf in group_type.item_type.fields
             }
-            record_lists[name] = RecordList(name, description, items)
+            assert group_type.max_length is not None, f"{name} needs a maximum length"
+            record_lists[name] = RecordList(name, description, items, group_type.max_length)
         else:
             fields[name] = _field(name, group.type)
     return Vocabulary(fields, record_lists)

@@ -39,6 +39,7 @@ _SETTING = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_LIST_SIZES = {name: rl.max_items for name, rl in vocabulary().record_lists.items()}
 _NUMBERED_POINT = re.compile(r"^\s*(\d+)\.\s+\S", re.MULTILINE)
 
 
@@ -274,6 +275,7 @@ def load_pack(directory: Path) -> Pack:
         try:
             condition = cond.parse(spec.when, terms, set(vocabulary().record_lists))
             _check_paths(condition, known)
+            cond.to_durable(condition, {}, _LIST_SIZES)  # fits the engine's limits
         except cond.ConditionError as error:
             rule_problem(f"when: {error}", "when")
             continue
