@@ -20,7 +20,7 @@ FamilySupport = Literal["none", "limited", "adequate"]
 
 
 def _flag(description: str) -> object:
-    return Annotated[bool | None, Meta(description=description)]
+    return Annotated[bool | None, Meta(description=description, examples=[True])]
 
 
 class _Facts(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -28,15 +28,24 @@ class _Facts(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=Tru
 
 
 class Child(_Facts):
+    """What is known about the child."""
+
     unborn: _flag("A pre-birth case.") = None  # type: ignore[valid-type]
     age_months: (
-        Annotated[int, Meta(ge=0, le=216, description="The child's age in whole months (0 to 216).")] | None
+        Annotated[
+            int, Meta(ge=0, le=216, description="The child's age in whole months (0 to 216).", examples=[3])
+        ]
+        | None
     ) = None
     child_protection_plan: _flag("The child is subject to a child protection plan.") = None  # type: ignore[valid-type]
 
 
 class Parent(_Facts):
-    role: Annotated[Role | None, Meta(description="Mother, father or another carer.")] = None
+    """One parent or carer: their role and what is known of their own childhood and needs."""
+
+    role: Annotated[
+        Role | None, Meta(description="Mother, father or another carer.", examples=["mother"])
+    ] = None
     care_leaver: _flag("Spent time in care as a child.") = None  # type: ignore[valid-type]
     extensive_childhood_involvement_with_services: _flag(  # type: ignore[valid-type]
         "Had extensive involvement with professionals during their own childhood."
@@ -44,7 +53,8 @@ class Parent(_Facts):
     childhood_abuse_or_neglect: _flag("Experienced abuse or neglect as a child.") = None  # type: ignore[valid-type]
     mental_health_history: _flag("Has a history of mental ill health, for example depression.") = None  # type: ignore[valid-type]
     family_support: Annotated[
-        FamilySupport | None, Meta(description="Positive support available from their own family.")
+        FamilySupport | None,
+        Meta(description="Positive support available from their own family.", examples=["limited"]),
     ] = None
     attended_special_school: _flag("Went to a special school.") = None  # type: ignore[valid-type]
     additional_help_at_school: _flag(  # type: ignore[valid-type]
@@ -63,6 +73,8 @@ class Parent(_Facts):
 
 
 class PreBirth(_Facts):
+    """For a pre-birth case: the assessments done or asked for."""
+
     risk_assessment_completed: _flag(  # type: ignore[valid-type]
         "An assessment of the risks and vulnerabilities in this pre-birth case is complete."
     ) = None
@@ -70,6 +82,8 @@ class PreBirth(_Facts):
 
 
 class HealthProcedure(_Facts):
+    """A serious health procedure proposed for the child, and the parents' decision about it."""
+
     serious_procedure_proposed: _flag("A serious health procedure is proposed for the child.") = None  # type: ignore[valid-type]
     parents_deciding: _flag("The parents must decide whether to consent to it.") = None  # type: ignore[valid-type]
     parents_offered_support: _flag("The parents have been offered support with that decision.") = None  # type: ignore[valid-type]
@@ -79,6 +93,8 @@ class HealthProcedure(_Facts):
 
 
 class CauseForConcern(_Facts):
+    """A cause-for-concern form the practitioner is completing."""
+
     completing_form: _flag("The practitioner is completing a cause-for-concern form now.") = None  # type: ignore[valid-type]
     holds_information_from_other_agencies: _flag(  # type: ignore[valid-type]
         "The practitioner holds information that came from other agencies."
@@ -89,6 +105,8 @@ class CauseForConcern(_Facts):
 
 
 class ProfessionalDisagreement(_Facts):
+    """The practitioner's disagreement with a decision made about the case."""
+
     disagrees_with_decision: _flag("The practitioner disagrees with a decision made about the case.") = None  # type: ignore[valid-type]
     remains_concerned: _flag("The practitioner remains concerned.") = None  # type: ignore[valid-type]
     escalated: _flag("The disagreement has been escalated.") = None  # type: ignore[valid-type]
@@ -110,7 +128,11 @@ class Facts(_Facts):
     parents: (
         Annotated[
             list[Parent],
-            Meta(max_length=MAX_PARENTS, description="Each parent or carer, at most six."),
+            Meta(
+                max_length=MAX_PARENTS,
+                description="Each parent or carer, at most six.",
+                examples=[[{"role": "mother", "care_leaver": True, "family_support": "limited"}]],
+            ),
         ]
         | None
     ) = None
@@ -123,6 +145,7 @@ class Facts(_Facts):
                     "Children in Need census factors identified at the end of assessment "
                     "(data item N00181). Code `21` may only stand alone."
                 ),
+                examples=[["4B", "3B"]],
             ),
         ]
         | None

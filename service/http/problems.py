@@ -19,6 +19,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 PROBLEM_BASE = "https://safeguarding-guidance.example/problems/"
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_NO_BODY = re.compile(r"^'\w+'$")  # Litestar's KeyError text when there is no body at all
 _MSGSPEC_AT = re.compile(r" - at `\$\.?([^`]*)`$")
 _NAMED_FIELD = re.compile(r"^`([a-z_]+)`: (.*)$")
 
@@ -49,6 +51,11 @@ def invalid_field(field: str, message: str) -> ProblemDetailsException:
 def _field_of(key: str, message: str) -> tuple[str, str]:
     """Litestar reports ``key`` (``data`` for the body root); unknown fields name the rest."""
     key = "" if key == "data" else key
+    if _NO_BODY.match(message):
+        return "", "the request body is empty; send a JSON object with `facts`"
+    missing = _MISSING_FIELD.search(message)
+    if missing:
+        return (f"{key}.{missing.group(1)}" if key else missing.group(1)), "this field is required"
     unknown = _UNKNOWN_FIELD.search(message)
     if unknown:
         field = f"{key}.{unknown.group(1)}" if key else unknown.group(1)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from service.evaluation.prompts import Prompt
+from service.facts.synthetic import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
 
 CASE_REF_MAX = 128
@@ -14,7 +15,13 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class EvaluationRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    facts: Annotated[Facts, Meta(description="What is known about the case. Leave out what is not known.")]
+    facts: Annotated[
+        Facts,
+        Meta(
+            description="What is known about the case. Leave out, or send null for, what is not known.",
+            examples=[HARRY_PRE_BIRTH],
+        ),
+    ]
     case_ref: (
         Annotated[
             str,

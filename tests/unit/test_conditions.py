@@ -1,0 +1,107 @@
+"""Reading pack conditions, and what they mean when facts are unknown."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.packs import conditions as cond
+
+LISTS = {"parents"}
+
+
+def parse(data: object, terms: dict | None = None) -> cond.Condition:
+    return cond.parse(data, terms or {}, LISTS)
+
+
+@pytest.mark.parametrize(
+    ("text", "atom"),
+    [
+        ("child.unborn", cond.Atom("child.unborn", "true")),
+        ("not child.unborn", cond.Atom("child.unborn", "not_true")),
+        ("child.unborn is false", cond.Atom("child.unborn", "false")),
+        ("child.unborn is not false", cond.Atom("child.unborn", "not_false")),
+        ("child.unborn is unknown", cond.Atom("child.unborn", "unknown")),
+        ("child.unborn  is   known", cond.Atom("child.unborn", "known")),
+        ("family_support in [none, limited]", cond.Atom("family_support", "in", ("none", "limited"))),
+        ("risk_indicators >= 2", cond.Atom("risk_indicators", "ge", 2)),
+        ("child.age_months < 12", cond.Atom("child.age_months", "lt", 12)),
+        ("assessment_factors has 4B", cond.Atom("assessment_factors", "has", "4B")),
+    ],
+)
+def test_atoms_read_as_written(text: str, atom: cond.Atom) -> None:
+    assert cond.parse_atom(text) == atom
+
+
+@pytest.mark.parametrize("text", ["child unborn", "x >= many", "Child.Unborn", "a in []", ""])
+def test_unreadable_atoms_say_what_to_write(text: str) -> None:
+    with pytest.raises(cond.ConditionError, match=r"write|value"):
+        cond.parse_atom(text)
+
+
+def test_not_of_a_compound_keeps_unknown_distinct_from_false() -> None:
+    condition = parse({"not": {"all": ["a.x", "not a.y"]}})
+    assert condition == cond.AnyOf((cond.Atom("a.x", "not_true"), cond.Atom("a.y", "true")))
+    # a.x unknown: "not (a.x and …)" holds, because a.x is not known to be true
+    assert cond.holds(condition, {}, {})
+    assert not cond.holds(condition, {"a": {"x": True, "y": False}}, {})
+
+
+def test_not_of_a_comparison_includes_unknown() -> None:
+    condition = parse({"not": "child.age_months >= 12"})
+    assert cond.holds(condition, {}, {})
+    assert cond.holds(condition, {"child": {"age_months": 3}}, {})
+    assert not cond.holds(condition, {"child": {"age_months": 12}}, {})
+
+
+def test_some_over_records_and_the_facts_that_explain_it() -> None:
+    condition = parse({"some parents": {"any": ["care_leaver", "family_support in [none]"]}})
+    facts = {"parents": [{"care_leaver": False}, {"care_leaver": True, "family_support": "none"}]}
+    assert cond.explain(condition, facts, {}) == [
+        ("parents[1].care_leaver", True),
+        ("parents[1].family_support", "none"),
+    ]
+    assert cond.explain(condition, {"parents": [{}]}, {}) is None
+    assert cond.explain(condition, {}, {}) is None
+
+
+def test_terms_are_reused_by_name_and_described_by_name() -> None:
+    terms = {"active_case": parse({"any": ["child.unborn", "child.child_protection_plan"]})}
+    condition = parse({"all": ["active_case", "not x.y"]}, terms)
+    assert cond.describe(condition) == "active case and x.y is not yes (no or unknown)"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (["a.b"], "a list needs a key"),
+        ({"all": []}, "at least one condition"),
+        ({"some cousins": "a"}, "names no list of records"),
+        ({"some parents": {"some parents": "a"}}, "cannot stand inside"),
+        ({"not": {"some parents": "care_leaver"}}, "cannot be put in front of `some parents:`"),
+        ({"when": "a.b"}, "unknown key"),
+    ],
+)
+def test_malformed_conditions_are_explained(data: object, message: str) -> None:
+    with pytest.raises(cond.ConditionError, match=message):
+        parse(data)
+
+
+def test_durable_alternatives_never_nest_or_and_check_records_exist() -> None:
+    condition = parse({"all": ["a.x", {"some parents": {"all": ["care_leaver", "not capacity_doubt"]}}]})
+    alternatives = cond.to_durable(condition, {}, {"parents": 2})
+    # 2 records × (capacity_doubt unknown | false)
+    assert len(alternatives) == 4
+    assert alternatives[0] == [
+        {"a.x": True},
+        {"$ex": {"parents_0": 1}},
+        {"parents_0.care_leaver": True},
+        {"$nex": {"parents_0.capacity_doubt": 1}},
+    ]
+    flat = repr(alternatives)
+    assert "$or" not in flat and "$and" not in flat
+
+
+def test_a_condition_too_large_for_the_engine_is_refused() -> None:
+    wide = {"all": [{"any": [f"g.f{i}", f"not g.h{i}"]} for i in range(12)]}
+    with pytest.raises(cond.ConditionError, match="split the rule"):
+        cond.to_durable(parse(wide), {}, {"parents": 6})

@@ -1,0 +1,65 @@
+"""Loading packs: the digest, the vocabulary check and pack selection."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.facts.paths import vocabulary
+from service.packs.loader import PackError, load_pack, load_packs, pack_digest
+from tests.conftest import FIXTURE_PACKS, KNOWLEDGE
+
+HARRY_DIR = KNOWLEDGE / "harry-2019"
+
+
+def test_the_digest_depends_only_on_content(tmp_path: Path) -> None:
+    copy = tmp_path / "somewhere" / "else"
+    shutil.copytree(HARRY_DIR, copy)
+    assert pack_digest(copy) == pack_digest(HARRY_DIR)
+    crlf = copy / "rules.yaml"
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
+    assert pack_digest(copy) == pack_digest(HARRY_DIR)
+    crlf.write_bytes(crlf.read_bytes() + b"# a comment\r\n")
+    assert pack_digest(copy) != pack_digest(HARRY_DIR)
+
+
+def test_the_vocabulary_is_derived_from_the_request_types() -> None:
+    vocab = vocabulary()
+    assert vocab.fields["child.unborn"].kind == "bool"
+    assert vocab.fields["child.age_months"].maximum == 216
+    assert vocab.fields["assessment_factors"].kind == "codes"
+    assert "4B" in vocab.fields["assessment_factors"].values
+    parents = vocab.record_lists["parents"]
+    assert parents.max_items == 6
+    assert parents.item_fields["family_support"].values == ("adequate", "limited", "none")
+
+
+def test_selecting_an_unknown_pack_is_an_error() -> None:
+    with pytest.raises(PackError, match="no pack with this id"):
+        load_packs([KNOWLEDGE], only=["no-such-pack"])
+
+
+def test_two_packs_with_one_id_are_refused(tmp_path: Path) -> None:
+    shutil.copytree(HARRY_DIR, tmp_path / "a")
+    shutil.copytree(HARRY_DIR, tmp_path / "b")
+    with pytest.raises(PackError, match="pack id `harry-2019` is also used by"):
+        load_packs([tmp_path])
+
+
+def test_a_malformed_pack_stops_loading_naming_file_rule_and_field(tmp_path: Path) -> None:
+    copy = tmp_path / "harry-2019"
+    shutil.copytree(HARRY_DIR, copy)
+    rules = copy / "rules.yaml"
+    rules.write_text(rules.read_text().replace("    indicator: warning\n", "    indicator: loud\n", 1))
+    with pytest.raises(PackError) as raised:
+        load_pack(copy)
+    (problem,) = raised.value.problems
+    assert problem.file == rules
+    assert problem.rule == "lp2-include-agency-information"
+    assert "indicator" in problem.message and problem.line
+
+
+def test_fixture_packs_load() -> None:
+    assert [p.id for p in load_packs([FIXTURE_PACKS])] == ["example-baby-sam-2024"]
