@@ -49,6 +49,7 @@ def record_label(known: dict[str, Any], list_path: str, index: int) -> str:
 
 
 def _lower_first(text: str) -> str:
-    if len(text) > 1 and text[1].islower():
+    """``Went to …`` → ``went to …`` and ``A formal …`` → ``a formal …``; ``CAMHS …`` stays."""
+    if len(text) > 1 and (text[1].islower() or text[1] == " "):
         return text[0].lower() + text[1:]
     return text
