@@ -18,6 +18,6 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=args.workers or settings.workers,
         access_log=False,  # access lines would repeat what the audit trail records, with less care
-        log_level="warning",
+        log_level="info",  # start-up lines only: access lines are off
     )
     return 0
