@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from service.facts.synthetic import HARRY_PRE_BIRTH
 from service.packs.loader import load_packs, normalise_quote_text
 from tests.conftest import HARRY, KNOWLEDGE, prompt_ids
 
@@ -27,26 +28,6 @@ def by_id(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def lp(rule: str) -> str:
     return f"{HARRY}/{rule}"
-
-
-HARRY_PRE_BIRTH = {
-    "child": {"unborn": True},
-    "parents": [
-        {
-            "role": role,
-            "care_leaver": True,
-            "childhood_abuse_or_neglect": True,
-            "mental_health_history": True,
-            "family_support": "limited",
-        }
-        for role in ("mother", "father")
-    ],
-    "cause_for_concern": {
-        "completing_form": True,
-        "holds_information_from_other_agencies": True,
-        "information_from_other_agencies_included": False,
-    },
-}
 
 
 def test_the_answer_names_the_evaluation_and_the_knowledge(client: TestClient) -> None:
