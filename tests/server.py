@@ -24,9 +24,17 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    *, workers: int = 1, env: dict[str, str] | None = None, stdout: Path | None = None, timeout: float = 30.0
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    stdout: Path | None = None,
+    stderr: Path | None = None,
+    timeout: float = 30.0,
 ) -> Iterator[str]:
-    """Start the service on a free loopback port; yield its base URL; stop it afterwards."""
+    """Start the service on a free loopback port; yield its base URL; stop it afterwards.
+
+    ``stdout`` and ``stderr``, when given, are files that receive the server's output.
+    """
     port = free_port()
     environment = {
         **os.environ,
@@ -36,21 +44,21 @@ def running_server(
         **(env or {}),
     }
     out = stdout.open("wb") if stdout else subprocess.DEVNULL
+    err = stderr.open("wb") if stderr else subprocess.PIPE
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli.main", "serve"],
         cwd=REPO,
         env=environment,
         stdout=out,
-        stderr=subprocess.PIPE,
+        stderr=err,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited ({process.returncode}): {process.stderr.read().decode(errors='replace')}"
-                )
+                output = process.stderr.read() if process.stderr else stderr.read_bytes()  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited ({process.returncode}): {output.decode(errors='replace')}")
             try:
                 if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
                     break
@@ -69,3 +77,5 @@ def running_server(
             process.wait()
         if stdout:
             out.close()  # type: ignore[union-attr]
+        if stderr:
+            err.close()  # type: ignore[union-attr]

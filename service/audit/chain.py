@@ -3,6 +3,9 @@
 ``hash`` is SHA-256 over the record's canonical JSON (keys sorted, no spaces) without the
 ``hash`` field. Each process keeps its own chain, named by ``chain``, so several workers can
 share one file and each chain still verifies on its own.
+
+A line is that canonical JSON with ``"hash":"<hex>"`` added as its last member: the service
+encodes each record once, hashes those bytes and appends the hash, with no second encoding.
 """
 
 from __future__ import annotations
@@ -22,12 +25,17 @@ def canonical(record: dict[str, Any]) -> bytes:
 
 
 def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of ``record`` without its ``hash`` field."""
     body = {key: value for key, value in record.items() if key != "hash"}
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
-def seal(record: dict[str, Any]) -> bytes:
-    """The record's line: canonical JSON with its ``hash`` added, and a newline."""
-    digest = hashlib.sha256(_canonical(record)).hexdigest()
-    record["hash"] = digest
-    return _canonical(record) + b"\n"
+def seal(record: dict[str, Any]) -> tuple[bytes, str]:
+    """The record's line and its hash. ``record`` must not hold ``hash`` and must not be empty.
+
+    The line is the canonical JSON of ``record`` with ``"hash":"<hex>"`` appended as the last
+    member, and a newline: exactly the bytes ``guidance audit verify`` expects.
+    """
+    body = _canonical(record)
+    digest = hashlib.sha256(body).hexdigest()
+    return body[:-1] + b',"hash":"' + digest.encode() + b'"}\n', digest

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import socket
 import threading
 import uuid
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import structlog
 
-from service.audit.chain import GENESIS, seal
+from service.audit.chain import GENESIS, canonical, seal
 from service.audit.sinks import AuditSink, AuditWriteError
 from service.evaluation.prompts import Prompt
 from service.packs.model import Pack
 
 __all__ = ["AuditTrail", "AuditWriteError"]
+
+_log = structlog.get_logger("guidance.audit")
 
 
 def _utc_timestamp() -> str:
@@ -43,41 +48,59 @@ class _SinkLogger:
     info = msg
 
 
+# Pinned rather than taken from structlog's global configuration: a global log level set to
+# WARNING (Litestar's plugin configures one) must never silently drop audit records.
+_AUDIT_LOGGER_CLASS = structlog.make_filtering_bound_logger(logging.NOTSET)
+
+
 class AuditTrail:
     def __init__(self, sink: AuditSink, key: bytes | None, packs: list[Pack] | tuple[Pack, ...]) -> None:
-        self.chain = uuid.uuid4().hex
-        self._key = key
-        self._seq = 0
-        self._prev = GENESIS
-        self._lock = threading.Lock()
-        self._pending_hash = GENESIS
-        self._packs = [{"id": p.id, "version": p.version, "digest": p.digest} for p in packs]
+        # Keyed once; each case reference hashes on a copy (saves the key set-up per record).
+        self._case_ref_mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        self._new_chain()
+        packs_list = [{"id": p.id, "version": p.version, "digest": p.digest} for p in packs]
+        # Encoded once, in canonical form, and embedded as is in every record.
+        self._packs = msgspec.Raw(canonical(packs_list))
         self._logger = structlog.wrap_logger(
             _SinkLogger(sink),
-            processors=[self._stamp, self._seal],
-            cache_logger_on_first_use=True,
-        )
+            processors=[self._chain_and_seal],
+            wrapper_class=_AUDIT_LOGGER_CLASS,
+            context_class=dict,
+        ).bind()
+        # A process forked after this point (a pre-forking server) starts a chain of its own,
+        # rather than continuing this one in two places at once.
+        trail = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (t := trail()) is not None and t._new_chain())
 
-    def _stamp(self, _logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    def _new_chain(self) -> None:
+        self._lock = threading.Lock()
+        self.chain = uuid.uuid4().hex
+        self._seq = 0
+        self._prev = GENESIS
+        self._pending_hash = GENESIS
+
+    def _chain_and_seal(self, _logger: Any, _method: str, event_dict: dict[str, Any]) -> bytes:
         event_dict["ts"] = _utc_timestamp()
         event_dict["chain"] = self.chain
         event_dict["seq"] = self._seq
         event_dict["prev"] = self._prev
-        return event_dict
-
-    def _seal(self, _logger: Any, _method: str, event_dict: dict[str, Any]) -> bytes:
-        line = seal(event_dict)
-        self._pending_hash = event_dict["hash"]
+        line, self._pending_hash = seal(event_dict)
         return line
 
     def _write(self, event: str, **fields: Any) -> None:
         with self._lock:
-            if self._seq == 0 and event != "chain_start":
-                self._append("chain_start", **self._chain_start_fields())
-            self._append(event, **fields)
+            try:
+                if self._seq == 0 and event != "chain_start":
+                    self._append("chain_start", **self._chain_start_fields())
+                self._append(event, **fields)
+            except AuditWriteError as error:
+                # For operators, on the process log: which sink failed and how; nothing of the request.
+                _log.error("audit_write_failed", record=event, error=str(error))
+                raise
 
     def _append(self, event: str, **fields: Any) -> None:
-        # The sink raises AuditWriteError when it cannot write; the chain then stays put.
+        # The sink raises AuditWriteError when it cannot write; the chain then stays put, so
+        # the next record written follows the last one that was.
         self._logger.info(event, **fields)
         self._seq += 1
         self._prev = self._pending_hash
@@ -92,9 +115,11 @@ class AuditTrail:
                 self._append("chain_start", **self._chain_start_fields())
 
     def case_ref_hash(self, case_ref: str | None) -> str | None:
-        if case_ref is None or self._key is None:
+        if case_ref is None or self._case_ref_mac is None:
             return None
-        return hmac.new(self._key, case_ref.encode(), hashlib.sha256).hexdigest()
+        mac = self._case_ref_mac.copy()
+        mac.update(case_ref.encode())
+        return mac.hexdigest()
 
     def evaluation(
         self,
@@ -115,7 +140,7 @@ class AuditTrail:
                 {
                     "rule": p.id,
                     "learning_point": p.learning_point,
-                    "because": [{"path": b.path, "value": b.value} for b in p.because],
+                    "because": p.because,  # Because structs: encoded as {"path", "value"}
                 }
                 for p in prompts
             ],

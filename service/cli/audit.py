@@ -1,0 +1,117 @@
+"""``guidance audit verify|summarize|show``: the audit trail, checked and read for people.
+
+Exit status: 0 all is well; 1 a chain is broken, or the evaluation asked for is not there;
+2 a file cannot be read or an option is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import msgspec
+
+from service.audit.summary import BoundError, PackTexts, pack_texts, show, show_text, summarize, summary_text
+from service.audit.verify import Verification, verify_files
+
+OK, BROKEN, USAGE = 0, 1, 2
+
+
+def audit(args: argparse.Namespace) -> int:
+    try:
+        if args.audit_command == "verify":
+            return _verify(args)
+        if args.audit_command == "summarize":
+            return _summarize(args)
+        if args.audit_command == "show":
+            return _show(args)
+    except OSError as error:
+        name = error.filename if error.filename is not None else "a file"
+        print(f"guidance audit: cannot read {name}: {error.strerror or error}", file=sys.stderr)
+        return USAGE
+    except BoundError as error:
+        print(f"guidance audit: {error}", file=sys.stderr)
+        return USAGE
+    print(f"guidance audit: unknown action {args.audit_command!r}", file=sys.stderr)
+    return USAGE
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(value)).decode() + "\n")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    result = verify_files(args.files)
+    if getattr(args, "json", False):
+        _print_json(result.to_builtins())
+    else:
+        sys.stdout.write(verify_text(result))
+    return OK if result.intact else BROKEN
+
+
+def verify_text(result: Verification) -> str:
+    out: list[str] = []
+    for report in result.files:
+        counted = f"{report.records} record{'s' if report.records != 1 else ''}"
+        if report.broken is None:
+            out.append(f"{report.path}: intact ({counted} on {report.lines} lines)")
+        else:
+            b = report.broken
+            out.append(f"{report.path}:{b.line}: BROKEN ({b.kind}): {b.message}")
+            where = f"chain {b.chain}, seq {b.seq}" if b.chain is not None else None
+            if where:
+                out.append(f"  the record at line {b.line} is {where}")
+            out.append(f"  {counted} checked before it; the rest of the file was not checked")
+        if report.resynced:
+            out.append("  (checked from a fresh start: an earlier file was broken)")
+    if result.chains and not result.intact:
+        out.append("")
+        out.append("Chain heads are listed only for a log that verifies.")
+    elif result.chains:
+        out.append("")
+        out.append("Chains (note each head: records later removed from a chain's end show only against it):")
+        for head in result.chains.values():
+            process = head.process or {}
+            who = f"process {process.get('pid')} on {process.get('host')}" if process else "process unknown"
+            out.append(
+                f"  {head.chain}  {who}  {head.records} record{'s' if head.records != 1 else ''}, "
+                f"seq {head.last_seq} last, {head.first_ts} to {head.last_ts}"
+            )
+            out.append(f"    head {head.head}")
+    out.append("")
+    out.append("intact" if result.intact else "BROKEN")
+    return "\n".join(out) + "\n"
+
+
+def _summarize(args: argparse.Namespace) -> int:
+    summary = summarize(args.files, since=args.since, until=args.until, pack=args.pack, rule=args.rule)
+    if args.json:
+        _print_json(summary)
+    else:
+        sys.stdout.write(summary_text(summary))
+    return OK
+
+
+def _knowledge() -> dict[str, PackTexts]:
+    """The knowledge this machine has, for the prompts' own words (used only when digests match)."""
+    from service.packs.loader import PackError, load_packs
+    from service.settings import Settings
+
+    try:
+        return pack_texts(load_packs(Settings.from_env().knowledge_dirs, None))
+    except (PackError, OSError):
+        return {}
+
+
+def _show(args: argparse.Namespace) -> int:
+    view = show(args.evaluation_id, args.files, _knowledge())
+    if view is None:
+        names = ", ".join(str(f) for f in args.files)
+        print(f"guidance audit: no evaluation {args.evaluation_id} in {names}", file=sys.stderr)
+        return BROKEN
+    if args.json:
+        _print_json(view)
+    else:
+        sys.stdout.write(show_text(view))
+    return OK
