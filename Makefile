@@ -43,5 +43,9 @@ check: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
+## Build the container image and smoke-test it: root, buildah and debootstrap, several minutes, not in CI.
+image-smoke: $(INSTALLED)
+	$(BIN)/python -m pytest -s -m slow tests/container
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
