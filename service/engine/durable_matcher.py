@@ -4,6 +4,8 @@ It talks to the extension module ``durable_rules_engine`` directly. The Python `
 ``durable.lang`` starts timer threads that race the caller and costs five times as much; the
 extension module needs none of it. The extension is not thread-safe and never releases the
 GIL, so every call goes through one lock: threads gain nothing from it and crash without it.
+
+How conditions and facts are put to the engine is decided in :mod:`service.engine.compiler`.
 """
 
 from __future__ import annotations
@@ -16,21 +18,17 @@ from typing import Any
 import durable_rules_engine as engine
 import msgspec
 
-from service.facts.paths import vocabulary
-from service.packs.conditions import engine_record_key, to_durable
+from service.engine.compiler import Compiled, compile_packs, count_key, fact_encoder
+from service.facts.vocabulary import Facts
 from service.packs.model import Pack, Rule
 
-# The engine matches rules against its own session-state object as well as the facts: a rule
-# whose condition only tests for absent fields fires on the state. Every rule therefore
-# also requires this marker, which only the case fact carries.
-CASE_MARKER = "guidance_case"
+__all__ = ["DurableMatcher", "count_key"]
+
 _NOT_HANDLED = 1
+# The one fact a session holds at a time. Naming it lets it be retracted by id alone, so the
+# engine does not parse the whole fact a second time.
+_FACT_ID = "case"
 _ruleset_numbers = itertools.count(1)
-
-
-def count_key(pack_index: int, name: str) -> str:
-    """Where a pack's derived count sits in the fact given to the engine."""
-    return f"count_{pack_index}_{name}"
 
 
 class DurableMatcher:
@@ -44,62 +42,56 @@ class DurableMatcher:
 
     def __init__(self, packs: Sequence[Pack]) -> None:
         self.rules: tuple[Rule, ...] = tuple(rule for pack in packs for rule in pack.rules)
-        self._record_lists = {name: rl.max_items for name, rl in vocabulary().record_lists.items()}
-        self._record_keys = {
-            name: [engine_record_key(name, i) for i in range(size)]
-            for name, size in self._record_lists.items()
-        }
-        definition: dict[str, Any] = {}
-        index = 0
-        for pack_index, pack in enumerate(packs):
-            resolve = {count.name: count_key(pack_index, count.name) for count in pack.counts}
-            for rule in pack.rules:
-                alternatives = to_durable(rule.condition, resolve, self._record_lists)
-                for number, tests in enumerate(alternatives):
-                    expression = {"$and": [{CASE_MARKER: 1}, *tests]}
-                    definition[f"r{index}_{number}"] = {"all": [{"m": expression}]}
-                index += 1
-        self.definition = definition
+        self.compiled: Compiled = compile_packs(packs)
+        # The packs' counts the engine needs, as keys of the engine fact, in the order
+        # :meth:`match` takes their values.
+        self.count_keys: tuple[str, ...] = self.compiled.counts
+        self.definition: dict[str, Any] = self.compiled.definition()
+        self._encode = fact_encoder(self.compiled)
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
-        self._sid = "case-0"
-        self._encode = msgspec.json.Encoder().encode
+        self._new_session()
         name = f"guidance-{next(_ruleset_numbers)}"
         self._handle = (
-            engine.create_ruleset(name, msgspec.json.encode(definition).decode()) if definition else None
+            engine.create_ruleset(name, msgspec.json.encode(self.definition).decode())
+            if self.definition
+            else None
         )
 
-    def _engine_fact(self, fact: dict[str, Any], sid: str) -> dict[str, Any]:
-        engine_fact = {**fact, CASE_MARKER: 1, "sid": sid}
-        for name, keys in self._record_keys.items():
-            records = engine_fact.pop(name, None)
-            if records:
-                engine_fact.update(zip(keys, records, strict=False))
-        return engine_fact
+    def _new_session(self) -> None:
+        sid = f"case-{next(self._sessions)}"
+        self._tail = f'"sid":"{sid}","id":"{_FACT_ID}"'
+        self._retraction = "{" + self._tail + "}"
 
-    def match(self, fact: dict[str, Any]) -> list[int]:
-        """Indexes into ``rules`` of every rule the fact matches, each once, in no set order.
+    def engine_fact(self, facts: Facts, counts: Sequence[int]) -> str:
+        """The JSON the engine is given for the case (``counts`` in ``count_keys`` order)."""
+        return self._encode(facts, counts, self._tail)
 
-        ``fact`` is the case's known facts (no nulls: a null would count as present) plus the
-        derived counts; it is not modified.
+    def match(self, facts: Facts, counts: Sequence[int]) -> list[int]:
+        """Indexes into ``rules`` of every rule the case matches, each once, in no set order.
+
+        ``counts`` are the values of the packs' counts named by ``count_keys``, in that order.
         """
         if self._handle is None:
             return []
         with self._lock:
             handle = self._handle
-            payload = self._encode(self._engine_fact(fact, self._sid)).decode()
+            payload = self._encode(facts, counts, self._tail)
             try:
                 result = engine.assert_fact(handle, payload)
+                if result[0] == _NOT_HANDLED:
+                    # No rule matched (the commonest answer): the engine stored nothing.
+                    return []
                 fired: list[int] = []
-                if result[0] != _NOT_HANDLED:  # not handled (no rule matched) is the commonest answer
-                    started = engine.start_action_for_state(handle, result[1])
-                    message = started[1] if started else None
-                    while message:  # '{"r<rule>_<alternative>":…'
-                        fired.append(int(message[3 : message.index("_", 3)]))
-                        message = engine.complete_and_start_action(handle, result[1])
-                engine.retract_fact(handle, payload)
+                state = result[1]
+                started = engine.start_action_for_state(handle, state)
+                message = started[1] if started else None
+                while message:  # '{"r<rule>_<alternative>":…'
+                    fired.append(int(message[3 : message.index("_", 3)]))
+                    message = engine.complete_and_start_action(handle, state)
+                engine.retract_fact(handle, self._retraction)
             except BaseException:
                 # Whatever the engine kept for this session is suspect now: start a fresh one.
-                self._sid = f"case-{next(self._sessions)}"
+                self._new_session()
                 raise
             return list(dict.fromkeys(fired))

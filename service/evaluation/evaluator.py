@@ -1,6 +1,14 @@
 """From facts to prompts: counts derived, rules matched by the engine, each prompt explained.
 
 This is the one evaluation path: the HTTP API, the CLI and the scenario runner all use it.
+
+Everything that depends only on the packs is worked out once, when the evaluator is built:
+the engine's ruleset and fact encoder, a generated function for the counts the engine needs,
+and per rule its explanation (compiled), its source and links, and which of its texts name the
+records. An evaluation then asks the engine which rules match and explains only those; most
+cases match nothing and cost no more than the engine call. :class:`ReferenceEvaluator` is the
+same evaluation written straightforwardly (plain-Python matching, the generic explanation
+walk); the differential tests hold the two together.
 """
 
 from __future__ import annotations
@@ -11,22 +19,34 @@ from typing import Any
 import msgspec
 
 from service.engine.durable_matcher import DurableMatcher, count_key
-from service.evaluation.explanations import render_records
+from service.engine.predicates import counts_function
+from service.engine.reference_matcher import ReferenceMatcher
+from service.evaluation.explanations import (
+    CountContext,
+    compile_counter,
+    compile_explainer,
+    render_found,
+    render_records,
+    unique_found,
+)
 from service.evaluation.prompts import Because, Link, Prompt, Source
 from service.facts.vocabulary import Facts
 from service.packs.conditions import Witness, explain, explain_in_record
 from service.packs.model import Count, Pack, Rule
 
+RECORDS = "{records}"
 
-class Evaluator:
-    def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None = None) -> None:
+
+class _Packs:
+    """What both evaluators read from the packs: rules, counts, sources and links."""
+
+    def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None) -> None:
         self.packs: tuple[Pack, ...] = tuple(packs)
-        self.matcher = DurableMatcher(self.packs)
-        self.rules: tuple[Rule, ...] = self.matcher.rules
+        self.rules: tuple[Rule, ...] = tuple(rule for pack in self.packs for rule in pack.rules)
         self.rules_by_id: dict[str, Rule] = {rule.id: rule for rule in self.rules}
         settings = dict(link_settings or {})
         self._counts: list[tuple[str, Count]] = []
-        self._count_names: list[dict[str, str]] = []
+        self._count_names: list[dict[str, str]] = []  # per rule: count key -> count name
         self._sources: list[Source] = []
         self._links: list[list[Link] | None] = []
         for pack_index, pack in enumerate(self.packs):
@@ -49,8 +69,72 @@ class Evaluator:
                 ]
                 self._links.append(links or None)
 
+
+class Evaluator(_Packs):
+    def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None = None) -> None:
+        super().__init__(packs, link_settings)
+        self.matcher = DurableMatcher(self.packs)
+        assert self.matcher.rules == self.rules
+        # The counts the engine's rules test, worked out from the facts before each assert.
+        by_key = dict(self._counts)
+        self._engine_counts = counts_function([by_key[key] for key in self.matcher.count_keys])
+        # The counts again, each with the facts it was counted from, for explanations.
+        self._counters = {key: compile_counter(count) for key, count in self._counts}
+        self._orders = [rule.order for rule in self.rules]
+        self._explainers = [
+            compile_explainer(rule.condition, {name: key for key, name in names.items()})
+            for rule, names in zip(self.rules, self._count_names, strict=True)
+        ]
+        self._texts = [(RECORDS in rule.detail, RECORDS in rule.reason) for rule in self.rules]
+
     def evaluate(self, facts: Facts) -> list[Prompt]:
         """Prompts for the case, most prominent first, then by learning point, then by id."""
+        fired = self.matcher.match(facts, self._engine_counts(facts))
+        if not fired:  # the commonest answer: nothing more to work out
+            return []
+        fired.sort(key=self._orders.__getitem__)
+        context = CountContext(facts, self._counters)
+        return [self._prompt(index, facts, context) for index in fired]
+
+    def engine_counts(self, facts: Facts) -> list[int]:
+        """The counts given to the engine, in ``matcher.count_keys`` order."""
+        return self._engine_counts(facts)
+
+    def _prompt(self, index: int, facts: Facts, context: CountContext) -> Prompt:
+        rule = self.rules[index]
+        because = unique_found(self._explainers[index](facts, None, 0, context) or [])
+        in_detail, in_reason = self._texts[index]
+        detail, reason = rule.detail, rule.reason
+        if in_detail or in_reason:
+            records = render_found(because, facts)
+            if in_detail:
+                detail = detail.replace(RECORDS, records)
+            if in_reason:
+                reason = reason.replace(RECORDS, records)
+        return Prompt(
+            id=rule.id,
+            learning_point=rule.learning_point,
+            kind=rule.kind,  # type: ignore[arg-type]
+            indicator=rule.indicator,  # type: ignore[arg-type]
+            summary=rule.summary,
+            detail=detail,
+            source=self._sources[index],
+            because=[Because(path=path, value=value) for path, value, _ in because],
+            reason=reason,
+            links=self._links[index],
+        )
+
+
+class ReferenceEvaluator(_Packs):
+    """The same evaluation, straightforwardly: the facts as plain data, every count with its
+    witnesses, every rule's condition walked in Python, the generic explanation. The oracle
+    for differential tests; requests are never answered by it."""
+
+    def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None = None) -> None:
+        super().__init__(packs, link_settings)
+        self.matcher = ReferenceMatcher(self.packs)
+
+    def evaluate(self, facts: Facts) -> list[Prompt]:
         known: dict[str, Any] = msgspec.to_builtins(facts)
         counted = self._derive_counts(known)
         fired = self.matcher.match(self._with_counts(known, counted))
@@ -58,8 +142,8 @@ class Evaluator:
         prompts.sort(key=lambda p: self.rules_by_id[p.id].order)
         return prompts
 
-    def engine_fact(self, facts: Facts) -> dict[str, Any]:
-        """What the matchers see: the known facts (no nulls) and the packs' counts."""
+    def reference_fact(self, facts: Facts) -> dict[str, Any]:
+        """What the reference matcher reads: the known facts (no nulls) and the packs' counts."""
         known: dict[str, Any] = msgspec.to_builtins(facts)
         return self._with_counts(known, self._derive_counts(known))
 
@@ -103,10 +187,10 @@ class Evaluator:
             kind=rule.kind,  # type: ignore[arg-type]
             indicator=rule.indicator,  # type: ignore[arg-type]
             summary=rule.summary,
-            detail=rule.detail.replace("{records}", records),
+            detail=rule.detail.replace(RECORDS, records),
             source=self._sources[index],
             because=[Because(path=path, value=value) for path, value in because],
-            reason=rule.reason.replace("{records}", records),
+            reason=rule.reason.replace(RECORDS, records),
             links=self._links[index],
         )
 
