@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = audit_commands.add_parser("verify", help="check every hash chain; exit 1 at the first break")
     verify.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    verify.add_argument("--json", action="store_true")
     summarize = audit_commands.add_parser("summarize", help="how often each rule fired, and the feedback")
     summarize.add_argument("files", nargs="+", type=Path, metavar="FILE")
     summarize.add_argument("--since", help="RFC 3339 time or date, inclusive")

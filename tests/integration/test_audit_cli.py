@@ -149,6 +149,21 @@ def test_verify_passes_on_a_real_log(generated: Generated) -> None:
     assert "head " in result.stdout
 
 
+def test_verify_as_json_for_tools(generated: Generated, tmp_path: Path) -> None:
+    intact = guidance("audit", "verify", "--json", str(generated.path))
+    assert intact.returncode == 0, intact.stderr
+    assert msgspec.json.decode(intact.stdout)["intact"] is True
+    tampered, lines = copy_lines(generated, tmp_path)
+    del lines[10]
+    tampered.write_bytes(b"".join(lines))
+    broken = guidance("audit", "verify", "--json", str(tampered))
+    assert broken.returncode == 1
+    report = msgspec.json.decode(broken.stdout)
+    assert report["intact"] is False
+    assert report["files"][0]["broken"]["line"] == 11
+    assert "deleted" in broken.stdout
+
+
 def test_verify_fails_naming_the_line_of_a_deleted_record(generated: Generated, tmp_path: Path) -> None:
     tampered, lines = copy_lines(generated, tmp_path)
     del lines[10]
