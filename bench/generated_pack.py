@@ -14,21 +14,24 @@ import random
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
+from service.engine.predicates import counts_function, rules_function
 from service.facts.cin_codes import CIN_CODES
 from service.facts.paths import vocabulary
 from service.facts.synthetic import random_facts
+from service.facts.vocabulary import Facts
 from service.packs import conditions as cond
 from service.packs.loader import load_pack
-from service.packs.model import Pack
+from service.packs.model import Count, Pack
 
 PACK_ID = "generated-size-bench"
 LEARNING_POINTS = 10
 _QUOTE = "Professionals should consider what the recorded facts of case {n} call for and act on it."
 # Share of sample cases a kept rule may match: the mean over the kept rules comes out near 1%.
-_KEEP = (0.002, 0.03)
-_SAMPLE_CASES = 600
+_KEEP = (0.0015, 0.025)
+_SAMPLE_CASES = 2_000
 
 
 def _top_fields() -> tuple[list[str], list[str], list[str]]:
@@ -125,47 +128,31 @@ _PACK = {
 }
 
 
-def _match_rate(when: Any, samples: list[dict[str, Any]], terms: dict[str, cond.Condition]) -> float:
+def _match_rate(when: Any, samples: list[tuple[Facts, list[int]]], terms: dict[str, cond.Condition]) -> float:
     condition = cond.parse(when, terms, set(vocabulary().record_lists))
-    hits = 0
-    for facts, derived in samples:
-        if cond.holds(condition, facts, derived):
-            hits += 1
-    return hits / len(samples)
-
-
-def _risk_indicators(facts: dict[str, Any]) -> int:
-    total = 0
-    for parent in facts.get("parents") or ():
-        total += sum(
-            1
-            for name in ("care_leaver", "childhood_abuse_or_neglect", "mental_health_history")
-            if parent.get(name)
-        )
-        total += parent.get("family_support") in ("none", "limited")
-    codes = facts.get("assessment_factors") or ()
-    return total + ("1B" in codes) + ("3B" in codes)
-
-
-def _known(facts: dict[str, Any]) -> dict[str, Any]:
-    """The fact set as the evaluator sees it: nulls dropped."""
-    if isinstance(facts, dict):
-        return {k: _known(v) for k, v in facts.items() if v is not None}
-    if isinstance(facts, list):
-        return [_known(v) for v in facts]
-    return facts
+    holds = rules_function([condition], [{"risk_indicators": 0}])
+    return sum(1 for facts, counts in samples if holds(facts, counts)) / len(samples)
 
 
 def write_pack(directory: Path, rules: int = 1_000, seed: int = 2019) -> Path:
     """Write the pack's files into ``directory`` (created) and return it."""
     rng = random.Random(seed)
     sample_rng = random.Random(seed + 1)
-    samples = []
-    for _ in range(_SAMPLE_CASES):
-        facts = _known(random_facts(sample_rng, max_parents=4))
-        samples.append((facts, {"risk_indicators": _risk_indicators(facts)}))
     records = set(vocabulary().record_lists)
     terms = {"active_case": cond.parse(_PACK["terms"]["active_case"], {}, records)}
+    risk = _PACK["counts"]["risk_indicators"]["count"]
+    count_parts = []
+    for entry in risk:
+        if isinstance(entry, dict):
+            ((key, body),) = entry.items()
+            count_parts += [(key[5:], cond.parse(item, {}, records, in_list=True)) for item in body]
+        else:
+            count_parts.append((None, cond.parse(entry, {}, records)))
+    count = counts_function([Count("risk_indicators", "", tuple(count_parts))])
+    samples = []
+    for _ in range(_SAMPLE_CASES):
+        facts = msgspec.convert(random_facts(sample_rng, max_parents=4), type=Facts)
+        samples.append((facts, count(facts)))
     kept: list[dict[str, Any]] = []
     while len(kept) < rules:
         when = _candidate(rng)
