@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Sequence
 
 from service.audit.trail import AuditTrail
@@ -11,6 +11,16 @@ from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
 from service.facts.vocabulary import Facts
 from service.packs.model import Pack
+
+
+def new_uuid4() -> str:
+    """A random (version 4) UUID in its usual text form; ``str(uuid.uuid4())`` without the
+    ``UUID`` object it builds on the way."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class Guidance:
@@ -28,7 +38,7 @@ class Guidance:
         """
         started = time.perf_counter()
         prompts = self.evaluator.evaluate(facts)
-        evaluation_id = str(uuid.uuid4())
+        evaluation_id = new_uuid4()
         self.audit.evaluation(
             evaluation_id=evaluation_id,
             request_id=request_id,
