@@ -33,7 +33,7 @@ import msgspec
 from bench import inprocess
 from bench.servers import REPO, server
 
-RESULTS = REPO / "bench" / "results" / "latest.json"
+RESULTS = REPO / "bench" / "results"
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{info['date']}; {config.name} run, {results['seconds']:.0f} s"
     )
     print(render(rows))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    # A smoke run never overwrites the figures of the last full run.
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    output = RESULTS / ("latest.json" if config is FULL else "smoke.json")
+    output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return 0
