@@ -158,7 +158,9 @@ async def open_loop(options: dict[str, Any]) -> dict[str, Any]:
     latencies.sort()
 
     def quantile(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+        return (
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+        )
 
     return {
         "rate": rate,
@@ -181,10 +183,7 @@ def main() -> int:
     if options.get("cpus"):
         os.sched_setaffinity(0, set(options["cpus"]))
     run = closed_loop if options["mode"] == "closed" else open_loop
-    if uvloop is not None:
-        result = uvloop.run(run(options))
-    else:  # pragma: no cover
-        result = asyncio.run(run(options))
+    result = uvloop.run(run(options)) if uvloop is not None else asyncio.run(run(options))
     print(json.dumps(result))
     return 0
 
