@@ -354,6 +354,7 @@ class Compiled:
     segments: tuple[str, ...]  # the parts the fact is written in (a group, a record, ...)
     shards: tuple[Shard, ...]
     key_of: Keys
+    info: dict[str, _Key]  # each key's values and how often it is present
 
 
 def compile_packs(packs: Sequence[Pack], shard_size: int = 1024) -> Compiled:
@@ -408,6 +409,7 @@ def compile_packs(packs: Sequence[Pack], shard_size: int = 1024) -> Compiled:
         segments=segments,
         shards=shards,
         key_of=keys,
+        info=compiler.info,
     )
 
 
