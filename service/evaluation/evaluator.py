@@ -102,7 +102,7 @@ class Evaluator(_Packs):
 
     def _prompt(self, index: int, facts: Facts, context: CountContext) -> Prompt:
         rule = self.rules[index]
-        because = unique_found(self._explainers[index](facts, None, 0, context) or [])
+        because = unique_found(self._explainers[index](facts, context))
         in_detail, in_reason = self._texts[index]
         detail, reason = rule.detail, rule.reason
         if in_detail or in_reason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -66,23 +67,6 @@ def _lower_first(text: str) -> str:
 
 Record = tuple[str, int, str]  # (list path, index, the field in words)
 Found = tuple[str, Any, Record | None]  # (path as shown, value, the record it belongs to)
-Explain = Callable[[Any, Any, int, "CountContext"], list[Found] | None]
-
-_TESTS: dict[str, Callable[[Any, Any], bool]] = {
-    "true": lambda v, _: v is True,
-    "not_true": lambda v, _: v is not True,
-    "false": lambda v, _: v is False,
-    "not_false": lambda v, _: v is not False,
-    "unknown": lambda v, _: v is None,
-    "known": lambda v, _: v is not None,
-    "in": lambda v, x: v is not None and v in x,
-    "has": lambda v, x: v is not None and x in v,
-    "eq": lambda v, x: v is not None and v == x,
-    "ge": lambda v, x: v is not None and v >= x,
-    "gt": lambda v, x: v is not None and v > x,
-    "le": lambda v, x: v is not None and v <= x,
-    "lt": lambda v, x: v is not None and v < x,
-}
 
 
 class CountContext:
@@ -103,124 +87,163 @@ class CountContext:
         return found
 
 
-def _getter(path: str) -> Callable[[Any], Any]:
-    group, _, leaf = path.partition(".")
-    if not leaf:
-        return lambda facts: getattr(facts, group)
-
-    def get(facts: Any) -> Any:
-        value = getattr(facts, group)
-        return None if value is None else getattr(value, leaf)
-
-    return get
-
-
-def compile_explainer(condition: Condition, counts: dict[str, str], list_path: str | None = None) -> Explain:
-    """``explain(facts, record, index, counts)``: what :func:`explain` finds, as ``Found``.
-
-    ``counts`` maps the count names the condition may use to their keys in the context;
-    ``list_path`` is the list a record-level condition reads its record from.
-    """
-    if isinstance(condition, Term):
-        return compile_explainer(condition.condition, counts, list_path)
-    if isinstance(condition, All):
-        parts = [compile_explainer(c, counts, list_path) for c in condition.items]
-
-        def explain_all(facts: Any, record: Any, index: int, context: CountContext) -> list[Found] | None:
-            found: list[Found] = []
-            for part in parts:
-                sub = part(facts, record, index, context)
-                if sub is None:
-                    return None
-                found += sub
-            return found
-
-        return explain_all
-    if isinstance(condition, AnyOf):
-        parts = [compile_explainer(c, counts, list_path) for c in condition.items]
-
-        def explain_any(facts: Any, record: Any, index: int, context: CountContext) -> list[Found] | None:
-            found: list[Found] = []
-            matched = False
-            for part in parts:
-                sub = part(facts, record, index, context)
-                if sub is not None:
-                    matched = True
-                    found += sub
-            return found if matched else None
-
-        return explain_any
-    if isinstance(condition, Some):
-        inner = compile_explainer(condition.condition, counts, condition.list_path)
-        name = condition.list_path
-
-        def explain_some(facts: Any, record: Any, index: int, context: CountContext) -> list[Found] | None:
-            found: list[Found] = []
-            matched = False
-            for position, item in enumerate(getattr(facts, name) or ()):
-                sub = inner(facts, item, position, context)
-                if sub is not None:
-                    matched = True
-                    found += sub
-            return found if matched else None
-
-        return explain_some
-    return _atom_explainer(condition, counts, list_path)
+_SIMPLE_TESTS = {
+    "true": "{v} is True",
+    "not_true": "{v} is not True",
+    "false": "{v} is False",
+    "not_false": "{v} is not False",
+    "unknown": "{v} is None",
+    "known": "{v} is not None",
+}
+_COMPARISONS = {"eq": "==", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
-def _atom_explainer(atom: Atom, counts: dict[str, str], list_path: str | None) -> Explain:
-    test, expected, path = _TESTS[atom.test], atom.value, atom.path
-    if list_path is not None:
-        words = _lower_first(vocabulary().record_lists[list_path].item_fields[path].words)
-        shown = [f"{list_path}[{i}].{path}" for i in range(vocabulary().record_lists[list_path].max_items)]
-        records = [(list_path, i, words) for i in range(len(shown))]
+class _Writer:
+    """Python source that works out what :func:`explain` finds, as ``Found`` witnesses, for one
+    condition over a ``Facts`` struct. Each part appends its witnesses only when it holds,
+    in the order :func:`explain` lists them; the generated code reads struct attributes and
+    tests values inline, where the generic walk dispatches on node types at every step."""
 
-        def explain_item(facts: Any, record: Any, index: int, context: CountContext) -> list[Found] | None:
-            value = getattr(record, path)
-            return [(shown[index], value, records[index])] if test(value, expected) else None
+    def __init__(self, counts: dict[str, str]) -> None:
+        self.counts = counts  # count name -> key in the CountContext
+        self.namespace: dict[str, Any] = {}
+        self._names = itertools.count()
 
-        return explain_item
-    if path in counts:
-        key = counts[path]
+    def name(self, prefix: str) -> str:
+        return f"{prefix}{next(self._names)}"
 
-        def explain_count(facts: Any, record: Any, index: int, context: CountContext) -> list[Found] | None:
-            value, found = context.get(key)
-            return [(path, value, None), *found] if test(value, expected) else None
+    def constant(self, value: Any) -> str:
+        name = self.name("k")
+        self.namespace[name] = value
+        return name
 
-        return explain_count
-    get = _getter(path)
+    def write(
+        self, condition: Condition, out: str, record: tuple[str, str, str] | None, indent: str
+    ) -> tuple[list[str], str]:
+        """Lines that append to ``out`` and the name of the flag that says the part held.
 
-    def explain_fact(facts: Any, record: Any, index: int, context: CountContext) -> list[Found] | None:
-        value = get(facts)
-        return [(path, value, None)] if test(value, expected) else None
+        ``record`` is (list path, record variable, index variable) inside ``some``."""
+        if isinstance(condition, Term):
+            return self.write(condition.condition, out, record, indent)
+        flag = self.name("ok")
+        if isinstance(condition, All):
+            found = self.name("w")
+            lines = [f"{indent}{flag} = False", f"{indent}{found} = []"]
+            inner = indent
+            for part in condition.items:
+                part_lines, part_flag = self.write(part, found, record, inner)
+                lines += part_lines
+                lines.append(f"{inner}if {part_flag}:")
+                inner += "    "
+            lines.append(f"{inner}{flag} = True")
+            lines.append(f"{indent}if {flag}:")
+            lines.append(f"{indent}    {out} += {found}")
+            return lines, flag
+        if isinstance(condition, AnyOf):
+            lines = [f"{indent}{flag} = False"]
+            for part in condition.items:
+                part_lines, part_flag = self.write(part, out, record, indent)
+                lines += part_lines
+                lines.append(f"{indent}if {part_flag}:")
+                lines.append(f"{indent}    {flag} = True")
+            return lines, flag
+        if isinstance(condition, Some):
+            item, index = self.name("r"), self.name("i")
+            lines = [
+                f"{indent}{flag} = False",
+                f"{indent}for {index}, {item} in enumerate(f.{condition.list_path} or ()):",
+            ]
+            part_lines, part_flag = self.write(
+                condition.condition, out, (condition.list_path, item, index), indent + "    "
+            )
+            lines += part_lines
+            lines.append(f"{indent}    if {part_flag}:")
+            lines.append(f"{indent}        {flag} = True")
+            return lines, flag
+        return self.atom(condition, out, record, indent, flag)
 
-    return explain_fact
+    def atom(
+        self, atom: Atom, out: str, record: tuple[str, str, str] | None, indent: str, flag: str
+    ) -> tuple[list[str], str]:
+        value = self.name("v")
+        lines: list[str] = []
+        if record is not None:
+            list_path, item, index = record
+            items = vocabulary().record_lists[list_path]
+            words = _lower_first(items.item_fields[atom.path].words)
+            shown = self.constant([f"{list_path}[{i}].{atom.path}" for i in range(items.max_items)])
+            records = self.constant([(list_path, i, words) for i in range(items.max_items)])
+            lines.append(f"{indent}{value} = {item}.{atom.path}")
+            witness = [f"({shown}[{index}], {value}, {records}[{index}])"]
+        elif atom.path in self.counts:
+            found = self.name("c")
+            lines.append(f"{indent}{value}, {found} = ctx.get({self.counts[atom.path]!r})")
+            witness = [f"({atom.path!r}, {value}, None)", f"*{found}"]
+        else:
+            group, _, leaf = atom.path.partition(".")
+            if leaf:
+                lines.append(f"{indent}{value} = None if f.{group} is None else f.{group}.{leaf}")
+            else:
+                lines.append(f"{indent}{value} = f.{group}")
+            witness = [f"({atom.path!r}, {value}, None)"]
+        lines.append(f"{indent}{flag} = {self.test(atom, value)}")
+        lines.append(f"{indent}if {flag}:")
+        if len(witness) == 1:
+            lines.append(f"{indent}    {out}.append({witness[0]})")
+        else:
+            lines.append(f"{indent}    {out} += [{', '.join(witness)}]")
+        return lines, flag
+
+    def test(self, atom: Atom, value: str) -> str:
+        if atom.test in _SIMPLE_TESTS:
+            return _SIMPLE_TESTS[atom.test].format(v=value)
+        if atom.test == "in":
+            return f"{value} is not None and {value} in {self.constant(tuple(atom.value))}"
+        if atom.test == "has":
+            return f"{value} is not None and {atom.value!r} in {value}"
+        return f"{value} is not None and {value} {_COMPARISONS[atom.test]} {atom.value!r}"
+
+
+def _compile(lines: list[str], writer: _Writer, name: str) -> Callable[..., Any]:
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<generated {name}>", "exec"), writer.namespace)
+    function = writer.namespace[name]
+    function.source = source
+    return function
+
+
+def compile_explainer(
+    condition: Condition, counts: dict[str, str]
+) -> Callable[[Any, CountContext], list[Found]]:
+    """``explain(facts, context)``: what :func:`explain` finds for the condition, as ``Found``
+    (an empty list when it does not hold); ``counts`` maps count names to context keys."""
+    writer = _Writer(counts)
+    body, flag = writer.write(condition, "out", None, "    ")
+    lines = ["def explain(f, ctx):", "    out = []", *body, f"    return out if {flag} else []"]
+    return _compile(lines, writer, "explain")
 
 
 def compile_counter(count: Count) -> Callable[[Any], tuple[int, list[Found]]]:
-    """``count(facts) -> (value, facts counted)``, as the evaluator's straightforward path
-    works it out."""
-    parts = [(list_path, compile_explainer(condition, {}, list_path)) for list_path, condition in count.parts]
-    no_counts = CountContext(None, {})
-
-    def counter(facts: Any) -> tuple[int, list[Found]]:
-        total = 0
-        found: list[Found] = []
-        for list_path, explain_part in parts:
-            if list_path is None:
-                sub = explain_part(facts, None, 0, no_counts)
-                if sub is not None:
-                    total += 1
-                    found += sub
-                continue
-            for index, record in enumerate(getattr(facts, list_path) or ()):
-                sub = explain_part(facts, record, index, no_counts)
-                if sub is not None:
-                    total += 1
-                    found += sub
-        return total, found
-
-    return counter
+    """``count(facts) -> (value, facts counted)``, as the straightforward evaluation works it
+    out: each part counts once at the case level, or once per record of its list."""
+    writer = _Writer({})
+    lines = ["def counter(f, ctx=None):", "    total = 0", "    found = []"]
+    for list_path, condition in count.parts:
+        part = writer.name("w")
+        if list_path is None:
+            lines.append(f"    {part} = []")
+            body, flag = writer.write(condition, part, None, "    ")
+            lines += body
+            lines += [f"    if {flag}:", "        total += 1", f"        found += {part}"]
+            continue
+        item, index = writer.name("r"), writer.name("i")
+        lines.append(f"    for {index}, {item} in enumerate(f.{list_path} or ()):")
+        lines.append(f"        {part} = []")
+        body, flag = writer.write(condition, part, (list_path, item, index), "        ")
+        lines += body
+        lines += [f"        if {flag}:", "            total += 1", f"            found += {part}"]
+    lines.append("    return total, found")
+    return _compile(lines, writer, "counter")
 
 
 def unique_found(found: list[Found]) -> list[Found]:
@@ -237,14 +260,25 @@ def unique_found(found: list[Found]) -> list[Found]:
 def render_found(because: list[Found], facts: Any) -> str:
     """:func:`render_records` for witnesses that carry their record (``facts`` a struct)."""
     grouped: dict[tuple[str, int], list[str]] = {}
+    texts = _ITEM_TEXTS
     for _path, value, record in because:
         if record is None:
             continue
         list_path, index, words = record
-        shown = (
-            _VALUE_WORDS.get(value, str(value)) if isinstance(value, bool) or value is None else str(value)
-        )
-        grouped.setdefault((list_path, index), []).append(f"{words}: {shown}")
+        key = (words, type(value), value)
+        text = texts.get(key)
+        if text is None:
+            shown = (
+                _VALUE_WORDS.get(value, str(value))
+                if isinstance(value, bool) or value is None
+                else str(value)
+            )
+            text = texts[key] = f"{words}: {shown}"
+        group = grouped.get((list_path, index))
+        if group is None:
+            grouped[(list_path, index)] = [text]
+        else:
+            group.append(text)
     if not grouped:
         return "see the facts listed"
     parts = [
@@ -252,6 +286,11 @@ def render_found(because: list[Found], facts: Any) -> str:
         for (list_path, index), items in grouped.items()
     ]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# "went to a special school: not recorded" for each field and value met so far: a few dozen
+# texts, since record fields take yes, no, not known or one of a few named values.
+_ITEM_TEXTS: dict[tuple[str, type, Any], str] = {}
 
 
 def _struct_record_label(facts: Any, list_path: str, index: int) -> str:
