@@ -280,15 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="seconds long, tiny counts: proves it runs")
     parser.add_argument(
-        "--python-client",
+        "--wrk",
         action="store_true",
-        help="measure throughput with bench/load.py even if wrk is there",
+        help="measure saturation throughput with wrk (installed with apt-get when missing) instead of "
+        "bench/load.py; falls back to bench/load.py when wrk cannot be had",
     )
     args = parser.parse_args(argv)
     config = SMOKE if args.smoke else FULL
-    # wrk is installed for a full run when missing (apt-get, as root); a smoke run only uses it
-    # when it is already there, and otherwise the Python load generator.
-    wrk = None if args.python_client else find_wrk(install=not args.smoke)
+    wrk = find_wrk(install=True) if args.wrk else None
     started = time.perf_counter()
     bodies = inprocess.request_bodies(config.bodies)
     results: dict[str, Any] = {"config": config.name, "machine": machine()}
