@@ -98,7 +98,12 @@ async def closed_loop(options: dict[str, Any]) -> dict[str, Any]:
         state["next"] = index + 1
         client.send(requests[index % len(requests)], 0.0)
 
-    clients = [await _connect(host, port, on_done) for _ in range(options["connections"])]
+    clients = []
+    for _ in range(options["connections"]):
+        # One at a time, a moment apart: with several workers sharing the listening socket,
+        # connections opened in a burst tend to be accepted by one worker.
+        clients.append(await _connect(host, port, on_done))
+        await asyncio.sleep(0.002)
     for client in clients:
         on_done(client, 200, 0.0)
     await asyncio.sleep(warmup)

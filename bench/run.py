@@ -70,7 +70,12 @@ def run_load(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _closed(
-    port: int, config: Config, bodies: Path, cpus: list[int] | None, wrk: str | None
+    port: int,
+    config: Config,
+    bodies: Path,
+    cpus: list[int] | None,
+    wrk: str | None,
+    connections: int | None = None,
 ) -> dict[str, Any]:
     if wrk is not None:
         raw = [bytes.fromhex(line) for line in bodies.read_text().split()]
@@ -79,7 +84,7 @@ def _closed(
             port,
             raw,
             bodies.parent,
-            connections=config.connections,
+            connections=connections or config.connections,
             seconds=config.seconds,
             warmup=config.warmup,
             cpus=set(cpus) if cpus else None,
@@ -91,7 +96,7 @@ def _closed(
             "port": port,
             "path": "/v1/evaluate",
             "bodies": str(bodies),
-            "connections": config.connections,
+            "connections": connections or config.connections,
             "duration": config.seconds,
             "warmup": config.warmup,
             "cpus": cpus,
@@ -140,10 +145,12 @@ def http_figures(config: Config, bodies: Path, folder: Path, wrk: str | None) ->
         server("service", workers=2, audit_file=folder / "audit-2.log") as two,
     ):
         ports2 = {1: one, 2: two}
-        for round_number in range(max(1, config.rounds - 2)):
+        for round_number in range(config.rounds):
             order = (1, 2) if round_number % 2 == 0 else (2, 1)
             for workers in order:
-                result = _closed(ports2[workers], config, bodies, None, wrk)
+                # More connections than for one worker alone, so that both workers get a fair
+                # share of them (the same number for both configurations).
+                result = _closed(ports2[workers], config, bodies, None, wrk, 4 * config.connections)
                 scaling[workers].append(result["rps"])
                 errors += result["errors"]
     figures["one_worker_rps"] = statistics.median(scaling[1])
