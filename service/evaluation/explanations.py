@@ -265,15 +265,18 @@ def render_found(because: list[Found], facts: Any) -> str:
         if record is None:
             continue
         list_path, index, words = record
-        key = (words, type(value), value)
-        text = texts.get(key)
+        hashable = value.__hash__ is not None  # record fields are yes/no or named values
+        key = (words, type(value), value if hashable else None)
+        text = texts.get(key) if hashable else None
         if text is None:
             shown = (
                 _VALUE_WORDS.get(value, str(value))
                 if isinstance(value, bool) or value is None
                 else str(value)
             )
-            text = texts[key] = f"{words}: {shown}"
+            text = f"{words}: {shown}"
+            if hashable:
+                texts[key] = text
         group = grouped.get((list_path, index))
         if group is None:
             grouped[(list_path, index)] = [text]
