@@ -49,6 +49,7 @@ UNKNOWN = -1
 # durable_rules keeps at most 32 expressions in one rule's sequence.
 MAX_TESTS = 30
 MAX_ALTERNATIVES = 4096
+_SIMPLIFY_HEADROOM = 4
 
 Test = tuple[str, str, Any]  # (key in the engine fact, operator, value)
 Alternative = tuple[Test, ...]
@@ -170,6 +171,12 @@ class _Compiler:
             product: list[Constraint] = [{}]
             for part in condition.items:
                 options = self._alternatives(part, resolve, record)
+                if len(product) * len(options) > MAX_ALTERNATIVES * _SIMPLIFY_HEADROOM:
+                    # Simplifying is quadratic; refuse before a product that large, not after.
+                    raise ConditionError(
+                        f"the condition unfolds into more than {MAX_ALTERNATIVES} alternatives; "
+                        "split the rule into simpler rules"
+                    )
                 combined = [_conjoin(left, right) for left in product for right in options]
                 product = self._simplify([c for c in combined if c is not None])
                 if len(product) > MAX_ALTERNATIVES:

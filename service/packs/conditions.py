@@ -1,4 +1,6 @@
-"""Pack conditions: parsed from readable data, compiled for durable_rules, explained in words.
+"""Pack conditions: parsed from readable data, evaluated as plain Python, explained in words.
+
+The engine's own compilation of them is :mod:`service.engine.compiler`.
 
 A condition is written in a pack as a small tree::
 
@@ -226,91 +228,6 @@ def _kind_words(field: FactField) -> str:
         "enum": "a named value",
         "codes": "a list of codes",
     }[field.kind]
-
-
-# --- durable_rules -----------------------------------------------------------------------
-
-
-MAX_ALTERNATIVES = 1024
-
-Leaf = dict[str, Any]
-
-
-def to_durable(condition: Condition, resolve: dict[str, str], list_sizes: dict[str, int]) -> list[list[Leaf]]:
-    """The condition as alternatives for durable_rules: each a list of simple tests, all of which
-    must hold; the condition holds when any alternative does.
-
-    durable_rules 2.0.28 allows 31 expressions in one rule and evaluates an ``$or`` inside
-    ``$iany`` wrongly, so no ``$or`` and no compound ``$iany`` reach it: each alternative
-    becomes a rule of its own. ``resolve`` maps count names to engine paths; a record list is
-    given to the engine as one object per position (see :func:`engine_record_key`), and
-    ``some parents`` becomes one alternative per position.
-    """
-    alternatives = _alternatives(condition, resolve, list_sizes, "")
-    if len(alternatives) > MAX_ALTERNATIVES:
-        raise ConditionError(
-            f"the condition unfolds into {len(alternatives)} alternatives (at most {MAX_ALTERNATIVES}); "
-            "split the rule into simpler rules"
-        )
-    return alternatives
-
-
-def _alternatives(
-    condition: Condition, resolve: dict[str, str], list_sizes: dict[str, int], record: str
-) -> list[list[Leaf]]:
-    if isinstance(condition, Term):
-        return _alternatives(condition.condition, resolve, list_sizes, record)
-    if isinstance(condition, AnyOf):
-        return [alt for c in condition.items for alt in _alternatives(c, resolve, list_sizes, record)]
-    if isinstance(condition, All):
-        product: list[list[Leaf]] = [[]]
-        for part in condition.items:
-            options = _alternatives(part, resolve, list_sizes, record)
-            product = [left + right for left in product for right in options]
-            if len(product) > MAX_ALTERNATIVES:
-                raise ConditionError(
-                    f"the condition unfolds into more than {MAX_ALTERNATIVES} alternatives; "
-                    "split the rule into simpler rules"
-                )
-        return product
-    if isinstance(condition, Some):
-        alternatives = []
-        for i in range(list_sizes[condition.list_path]):
-            key = engine_record_key(condition.list_path, i)
-            exists: Leaf = {"$ex": {key: 1}}  # "unknown" fields of a record that is not there are not asked
-            alternatives.extend(
-                [exists, *alt] for alt in _alternatives(condition.condition, resolve, list_sizes, key)
-            )
-        return alternatives
-    path = f"{record}.{condition.path}" if record else resolve.get(condition.path, condition.path)
-    test, value = condition.test, condition.value
-    if test == "true":
-        return [[{path: True}]]
-    if test == "false":
-        return [[{path: False}]]
-    if test == "not_true":
-        return [[{"$nex": {path: 1}}], [{path: False}]]
-    if test == "not_false":
-        return [[{"$nex": {path: 1}}], [{path: True}]]
-    if test == "unknown":
-        return [[{"$nex": {path: 1}}]]
-    if test == "known":
-        return [[{"$ex": {path: 1}}]]
-    if test == "in":
-        return [[{path: v}] for v in value]
-    if test == "has":
-        return [[{"$iany": {path: {"$i": value}}}]]
-    if test == "eq":
-        return [[{path: value}]]
-    return [[{_DURABLE_COMPARISONS[test]: {path: value}}]]
-
-
-def engine_record_key(list_path: str, index: int) -> str:
-    """Where record ``index`` of a list sits in the fact given to the engine."""
-    return f"{list_path}_{index}"
-
-
-_DURABLE_COMPARISONS = {"ge": "$gte", "gt": "$gt", "le": "$lte", "lt": "$lt"}
 
 
 # --- plain Python: the reference evaluation, and the facts that explain a prompt ---------

@@ -6,6 +6,7 @@ A pack is a folder holding ``pack.yaml`` (metadata, learning points, shared term
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import re
@@ -17,6 +18,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from service.engine.compiler import compile_packs
 from service.facts.paths import FactField, vocabulary
 from service.facts.vocabulary import MAX_PARENTS
 from service.packs import conditions as cond
@@ -39,7 +41,6 @@ _SETTING = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_LIST_SIZES = {name: rl.max_items for name, rl in vocabulary().record_lists.items()}
 _NUMBERED_POINT = re.compile(r"^\s*(\d+)\.\s+\S", re.MULTILINE)
 
 
@@ -275,7 +276,6 @@ def load_pack(directory: Path) -> Pack:
         try:
             condition = cond.parse(spec.when, terms, set(vocabulary().record_lists))
             _check_paths(condition, known)
-            cond.to_durable(condition, {}, _LIST_SIZES)  # fits the engine's limits
         except cond.ConditionError as error:
             rule_problem(f"when: {error}", "when")
             continue
@@ -309,9 +309,7 @@ def load_pack(directory: Path) -> Pack:
     if scenarios_path.is_file():
         scenarios = tuple(_YamlFile(scenarios_path).convert(ScenariosSpec).scenarios)
 
-    if problems:
-        raise PackError(problems)
-    return Pack(
+    pack = Pack(
         spec=manifest,
         rules=tuple(rules),
         counts=tuple(counts),
@@ -320,6 +318,33 @@ def load_pack(directory: Path) -> Pack:
         source_text=source_text,
         scenarios=scenarios,
     )
+    for rule in pack.rules:
+        message = _engine_refusal(pack, rule)
+        if message:
+            problem(
+                rules_file,
+                f"when: {message}",
+                "rules",
+                _spec_index(rules_spec, rule),
+                "when",
+                rule=rule.local_id,
+            )
+    if problems:
+        raise PackError(problems)
+    return pack
+
+
+def _engine_refusal(pack: Pack, rule: Rule) -> str | None:
+    """Why the engine cannot take this rule (too many alternatives or tests), if it cannot."""
+    try:
+        compile_packs([dataclasses.replace(pack, rules=(rule,))])
+    except cond.ConditionError as error:
+        return str(error)
+    return None
+
+
+def _spec_index(rules_spec: RulesSpec, rule: Rule) -> int:
+    return next(i for i, spec in enumerate(rules_spec.rules) if spec.id == rule.local_id)
 
 
 def _shared_definitions(

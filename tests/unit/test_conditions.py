@@ -84,24 +84,3 @@ def test_terms_are_reused_by_name_and_described_by_name() -> None:
 def test_malformed_conditions_are_explained(data: object, message: str) -> None:
     with pytest.raises(cond.ConditionError, match=message):
         parse(data)
-
-
-def test_durable_alternatives_never_nest_or_and_check_records_exist() -> None:
-    condition = parse({"all": ["a.x", {"some parents": {"all": ["care_leaver", "not capacity_doubt"]}}]})
-    alternatives = cond.to_durable(condition, {}, {"parents": 2})
-    # 2 records × (capacity_doubt unknown | false)
-    assert len(alternatives) == 4
-    assert alternatives[0] == [
-        {"a.x": True},
-        {"$ex": {"parents_0": 1}},
-        {"parents_0.care_leaver": True},
-        {"$nex": {"parents_0.capacity_doubt": 1}},
-    ]
-    flat = repr(alternatives)
-    assert "$or" not in flat and "$and" not in flat
-
-
-def test_a_condition_too_large_for_the_engine_is_refused() -> None:
-    wide = {"all": [{"any": [f"g.f{i}", f"not g.h{i}"]} for i in range(12)]}
-    with pytest.raises(cond.ConditionError, match="split the rule"):
-        cond.to_durable(parse(wide), {}, {"parents": 6})

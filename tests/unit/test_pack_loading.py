@@ -63,3 +63,29 @@ def test_a_malformed_pack_stops_loading_naming_file_rule_and_field(tmp_path: Pat
 
 def test_fixture_packs_load() -> None:
     assert [p.id for p in load_packs([FIXTURE_PACKS])] == ["example-baby-sam-2024"]
+
+
+def test_a_rule_too_large_for_the_engine_is_refused_naming_it(tmp_path: Path) -> None:
+    copy = tmp_path / "harry-2019"
+    shutil.copytree(HARRY_DIR, copy)
+    rules = copy / "rules.yaml"
+    field_pairs = [
+        ("care_leaver", "mental_health_history"),
+        ("capacity_doubt", "childhood_medication"),
+        ("attended_special_school", "additional_help_at_school"),
+        ("childhood_camhs_contact", "childhood_abuse_or_neglect"),
+    ]
+    wide = "".join(f"        - some parents:\n            any: [{a}, {b}]\n" for a, b in field_pairs)
+    original = rules.read_text()
+    lp5_condition = (
+        "    when:\n      some parents:\n        any:\n          - care_leaver\n"
+        "          - extensive_childhood_involvement_with_services\n"
+    )
+    assert lp5_condition in original
+    rules.write_text(original.replace(lp5_condition, f"    when:\n      all:\n{wide}"))
+    with pytest.raises(PackError) as raised:
+        load_pack(copy)
+    (problem,) = raised.value.problems
+    assert problem.rule == "lp5-apparent-ability"
+    assert "split the rule" in problem.message
+    assert problem.file == rules and problem.line
