@@ -43,6 +43,10 @@ check: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
+## The seconds-long version of the benchmark that the test suite also runs.
+bench-smoke: $(INSTALLED)
+	$(BIN)/python -m bench --smoke
+
 ## Build the container image and smoke-test it: root, buildah and debootstrap, several minutes, not in CI.
 image-smoke: $(INSTALLED)
 	$(BIN)/python -m pytest -s -m slow tests/container

@@ -2,7 +2,7 @@
 cost model in mind.
 
 How durable_rules 2.0.28 spends its time (read from its C source, ``events.c``, and confirmed
-by measurement, see docs/performance.md): an asserted fact is parsed into a flat table of
+by measurement, see the README, "Performance"): an asserted fact is parsed into a flat table of
 properties, hashing every key. The alpha network is a tree of tests shared by common prefix.
 At every node the fact reaches, the engine walks *every property of the fact* through the
 node's table of children, and that table is probed linearly from one of only 32 start slots,
