@@ -63,10 +63,6 @@ class DurableMatcher:
         self._tail = f'"sid":"{sid}","id":"{_FACT_ID}"'
         self._retraction = "{" + self._tail + "}"
 
-    def engine_facts(self, facts: Facts, counts: Sequence[int]) -> list[str]:
-        """The JSON each ruleset is given for the case (``counts`` in ``count_keys`` order)."""
-        return self._encode(facts, counts, self._tail)
-
     def match(self, facts: Facts, counts: Sequence[int]) -> list[int]:
         """Indexes into ``rules`` of every rule the case matches, each once, in no set order.
 

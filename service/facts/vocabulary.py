@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import msgspec
 from msgspec import Meta, Struct
 
 from service.facts.cin_codes import NO_FACTORS_IDENTIFIED, CinCode
@@ -162,7 +161,3 @@ class Facts(_Facts):
         except ValueError as error:
             # msgspec reports the place as this struct; the message names the field within it.
             raise ValueError(f"`assessment_factors`: {error}") from None
-
-
-def decode_facts(data: bytes | str) -> Facts:
-    return msgspec.json.decode(data, type=Facts)
