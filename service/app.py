@@ -20,8 +20,9 @@ from service.evaluation.guidance import Guidance
 from service.http.evaluate import EvaluationController
 from service.http.health import health, ready
 from service.http.knowledge import KnowledgeController
+from service.http.openapi_docs import tighten_request_schemas
 from service.http.problems import internal_error, problem_details_config
-from service.http.schemas import KnowledgeRef
+from service.http.schemas import EvaluationRequest, FeedbackRequest, KnowledgeRef
 from service.packs.loader import load_packs
 from service.settings import Settings
 
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
         except AuditWriteError as error:
             log.error("audit_unavailable_at_startup", error=str(error))
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[EvaluationController, KnowledgeController, health, ready],
         state=State(
             {
@@ -83,3 +84,5 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
             render_plugins=[ScalarRenderPlugin()],
         ),
     )
+    tighten_request_schemas(app.openapi_schema, (EvaluationRequest, FeedbackRequest))
+    return app

@@ -23,3 +23,11 @@ def test_the_document_describes_every_field_and_the_problem_responses() -> None:
     parent = next(schema for name, schema in schemas.items() if name.endswith("Parent"))
     for name, field in parent["properties"].items():
         assert field.get("description"), f"Parent.{name} has no description"
+
+
+def test_the_document_says_requests_take_no_unknown_fields_and_no_negative_age() -> None:
+    schemas = json.loads(COMMITTED.read_text())["components"]["schemas"]
+    for name in ("EvaluationRequest", "Facts", "Child", "Parent", "FeedbackRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    age = schemas["Child"]["properties"]["age_months"]
+    assert (age["minimum"], age["maximum"]) == (0, 216)
