@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
 from litestar.params import JSONBody
 
 from service.audit.sinks import AuditWriteError
-from service.evaluation.guidance import new_uuid4
 from service.http.openapi_docs import problem_responses
 from service.http.problems import invalid_field, problem
 from service.http.schemas import (
@@ -25,6 +24,11 @@ ANONYMOUS = "anonymous"
 # The answer is encoded here, once, straight to bytes: the same JSON Litestar would write for
 # the struct, without its generic serialisation step.
 _encode_response = msgspec.json.Encoder().encode
+
+
+def new_request_id() -> str:
+    """Names one HTTP exchange in the audit trail and the ``X-Request-ID`` answer header."""
+    return os.urandom(16).hex()
 
 
 def _audit_unavailable() -> Exception:
@@ -56,7 +60,7 @@ class EvaluationController(Controller):
         self, request: Request, data: JSONBody[EvaluationRequest]
     ) -> Response[EvaluationResponse]:
         guidance = guidance_of(request)
-        request_id = new_uuid4().replace("-", "")
+        request_id = new_request_id()
         try:
             evaluation_id, prompts = guidance.evaluate(
                 data.facts, case_ref=data.case_ref, request_id=request_id, client=ANONYMOUS
@@ -88,7 +92,7 @@ class EvaluationController(Controller):
         guidance = guidance_of(request)
         if data.prompt_id not in guidance.evaluator.rules_by_id:
             raise invalid_field("prompt_id", "no loaded pack has a prompt with this id")
-        request_id = uuid.uuid4().hex
+        request_id = new_request_id()
         try:
             guidance.audit.feedback(
                 evaluation_id=data.evaluation_id,
