@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.logging.config import StructLoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsPlugin
-from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.plugins.structlog import StructlogPlugin
 
 from service import __version__
 from service.audit.sinks import AuditSink, AuditWriteError, file_sink, stdout_sink
@@ -23,8 +20,9 @@ from service.http.knowledge import KnowledgeController
 from service.http.openapi_docs import tighten_request_schemas
 from service.http.problems import internal_error, problem_details_config
 from service.http.schemas import EvaluationRequest, FeedbackRequest, KnowledgeRef
-from service.packs.loader import load_packs
-from service.settings import Settings
+from service.logs import litestar_structlog_config
+from service.settings import Settings, settings_from_env
+from service.startup import check_audit_destination, load_knowledge
 
 API_DESCRIPTION = """\
 Prompts for safeguarding practitioners, drawn from the learning of published child
@@ -40,8 +38,10 @@ log = structlog.get_logger("guidance")
 
 
 def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
-    packs = load_packs(settings.knowledge_dirs, settings.packs)
+    settings = settings or settings_from_env()
+    packs = load_knowledge(settings)
+    if audit_sink is None:
+        check_audit_destination(settings)
     sink = audit_sink or (file_sink(settings.audit_file) if settings.audit_file else stdout_sink())
     audit = AuditTrail(sink, settings.audit_key, packs)
     guidance = Guidance(packs, audit, settings.link_settings)
@@ -66,14 +66,7 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
         request_max_body_size=settings.max_body_bytes,
         plugins=[
             ProblemDetailsPlugin(problem_details_config),
-            StructlogPlugin(
-                StructlogConfig(
-                    structlog_logging_config=StructLoggingConfig(
-                        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
-                    ),
-                    enable_middleware_logging=False,  # request logs would carry personal data
-                )
-            ),
+            StructlogPlugin(litestar_structlog_config()),
         ],
         exception_handlers={500: internal_error, Exception: internal_error},
         openapi_config=OpenAPIConfig(

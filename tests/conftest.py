@@ -26,7 +26,7 @@ def audit_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_app(audit_file: Path) -> Callable[..., Litestar]:
     def make(**overrides: object) -> Litestar:
-        settings = Settings(audit_file=audit_file, audit_key=b"test-audit-key", **overrides)  # type: ignore[arg-type]
+        settings = Settings(audit_file=audit_file, audit_key=b"test-audit-key-0123", **overrides)  # type: ignore[arg-type]
         return create_app(settings)
 
     return make

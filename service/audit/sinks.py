@@ -44,6 +44,5 @@ def stdout_sink() -> DescriptorSink:
 
 
 def file_sink(path: Path) -> DescriptorSink:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     return DescriptorSink(fd, str(path))

@@ -63,6 +63,10 @@ class PackError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class UnknownPackError(PackError):
+    """Packs asked for by id that no folder holds."""
+
+
 class _YamlFile:
     """A YAML file with its node tree kept, so a problem can name its line."""
 
@@ -173,9 +177,9 @@ def load_packs(roots: Iterable[Path], only: Iterable[str] | None = None) -> list
         wanted = list(only)
         missing = [name for name in wanted if name not in seen]
         if missing:
-            raise PackError(
+            raise UnknownPackError(
                 [
-                    PackProblem(Path(name), f"no pack with this id; loaded: {', '.join(sorted(seen))}")
+                    PackProblem(Path(name), f"no pack with the id `{name}`; found: {', '.join(sorted(seen))}")
                     for name in missing
                 ]
             )

@@ -29,7 +29,7 @@ from service.settings import Settings
 from tests.conftest import REPO
 from tests.server import running_server
 
-KEY = b"test-audit-key"
+KEY = b"test-audit-key-0123"
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

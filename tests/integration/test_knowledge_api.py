@@ -79,9 +79,9 @@ def test_settings_read_the_pack_subset_and_links_from_the_environment() -> None:
         {
             "GUIDANCE_PACKS": "harry-2019, example-baby-sam-2024",
             "GUIDANCE_LINK_ESCALATION_PROCEDURE": "https://partnership.example/escalation",
-            "GUIDANCE_AUDIT_KEY": "k",
+            "GUIDANCE_AUDIT_KEY": "a-key-of-sixteen-chars",
         }
     )
     assert settings.packs == ("harry-2019", "example-baby-sam-2024")
     assert settings.link_settings == {"escalation_procedure": "https://partnership.example/escalation"}
-    assert settings.audit_key == b"k"
+    assert settings.audit_key == b"a-key-of-sixteen-chars"

@@ -37,7 +37,7 @@ def test_the_vocabulary_is_derived_from_the_request_types() -> None:
 
 
 def test_selecting_an_unknown_pack_is_an_error() -> None:
-    with pytest.raises(PackError, match="no pack with this id"):
+    with pytest.raises(PackError, match="no pack with the id `no-such-pack`"):
         load_packs([KNOWLEDGE], only=["no-such-pack"])
 
 
