@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.structlog import StructlogPlugin
 
@@ -14,12 +14,14 @@ from service import __version__
 from service.audit.sinks import AuditSink, AuditWriteError, file_sink, stdout_sink
 from service.audit.trail import AuditTrail
 from service.evaluation.guidance import Guidance
+from service.http.docs_page import DocsPagePlugin, OpenAPIDocumentPlugin
 from service.http.evaluate import EvaluationController
+from service.http.headers import add_response_headers
 from service.http.health import health, ready
 from service.http.knowledge import KnowledgeController
-from service.http.openapi_docs import tighten_request_schemas
+from service.http.openapi import build_document
 from service.http.problems import internal_error, problem_details_config
-from service.http.schemas import EvaluationRequest, FeedbackRequest, KnowledgeRef
+from service.http.schemas import KnowledgeRef
 from service.logs import litestar_structlog_config
 from service.settings import Settings, settings_from_env
 from service.startup import check_audit_destination, load_knowledge
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
             }
         ),
         on_startup=[open_audit_chain],
+        before_send=[add_response_headers],
         request_max_body_size=settings.max_body_bytes,
         plugins=[
             ProblemDetailsPlugin(problem_details_config),
@@ -74,8 +77,9 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
             version=__version__,
             description=API_DESCRIPTION,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[DocsPagePlugin(), OpenAPIDocumentPlugin()],
         ),
     )
-    tighten_request_schemas(app.openapi_schema, (EvaluationRequest, FeedbackRequest))
+    document = build_document(app, [rule.id for rule in guidance.evaluator.rules])
+    app.state.openapi_document = msgspec.json.encode(document)
     return app

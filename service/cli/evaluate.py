@@ -11,8 +11,9 @@ import msgspec
 from service.cli.knowledge import packs_for
 from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
-from service.facts.vocabulary import Facts
-from service.http.schemas import EvaluationRequest, KnowledgeRef
+from service.guidance.decoding import REQUIRED, RequestRejected, StrictDecoder
+from service.guidance.requests import EvaluationRequest
+from service.http.schemas import KnowledgeRef
 from service.settings import Settings
 
 
@@ -21,12 +22,33 @@ class EvaluationOutput(msgspec.Struct, kw_only=True):
     prompts: list[Prompt]
 
 
-def read_facts(raw: bytes) -> Facts:
-    """A facts object, or a whole request body (``{"facts": …}``) as sent to the API."""
-    document = msgspec.json.decode(raw)
-    if isinstance(document, dict) and "facts" in document:
-        return msgspec.json.decode(raw, type=EvaluationRequest).facts
-    return msgspec.json.decode(raw, type=Facts)
+EVALUATION_REQUEST = StrictDecoder(EvaluationRequest)
+
+
+def read_request(raw: bytes) -> EvaluationRequest:
+    """A request body exactly as the API takes it, or a bare facts object, read as the
+    body ``{"facts": …}`` would be. Either way through the API's own strict decoder, so a file
+    is refused here exactly when the API would refuse it, in the same words."""
+    try:
+        return EVALUATION_REQUEST.decode(raw)
+    except RequestRejected as rejected:
+        if not _is_bare_facts(rejected):
+            raise
+    return EVALUATION_REQUEST.decode(b'{"facts":' + raw + b"}")
+
+
+def _is_bare_facts(rejected: RequestRejected) -> bool:
+    """A JSON object whose only faults as a body are a missing `facts` and members that are
+    not body fields: the facts on their own."""
+    if rejected.syntax:
+        return False
+    missing_facts = False
+    for problem in rejected.problems:
+        if problem.field == "facts" and problem.message == REQUIRED:
+            missing_facts = True
+        elif "." in problem.field or "[" in problem.field or not problem.message.startswith("unknown field"):
+            return False
+    return missing_facts
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -34,12 +56,13 @@ def evaluate(args: argparse.Namespace) -> int:
     if packs is None:
         return 2
     try:
-        facts = read_facts(args.file.read_bytes())
+        facts = read_request(args.file.read_bytes()).facts
     except OSError as error:
         print(f"{args.file}: {error.strerror}", file=sys.stderr)
         return 2
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        print(f"{args.file}: {error}", file=sys.stderr)
+    except RequestRejected as rejected:
+        for problem in rejected.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
         return 2
     prompts = Evaluator(packs, Settings.from_env().link_settings).evaluate(facts)
     knowledge = [KnowledgeRef(pack=p.id, version=p.version, digest=p.digest) for p in packs]

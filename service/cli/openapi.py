@@ -7,6 +7,7 @@ from pathlib import Path
 import msgspec
 
 from service.audit.sinks import DescriptorSink
+from service.http.openapi import encode_document
 
 
 def generated_openapi() -> bytes:
@@ -14,8 +15,7 @@ def generated_openapi() -> bytes:
 
     # Building the app for its schema writes no audit record: chains open at startup only.
     app = create_app(audit_sink=DescriptorSink(-1, "nowhere"))
-    document = app.openapi_schema.to_schema()
-    return msgspec.json.format(msgspec.json.encode(document, order="sorted"), indent=2) + b"\n"
+    return encode_document(msgspec.json.decode(app.state.openapi_document))
 
 
 def write_openapi(output: Path) -> int:

@@ -71,6 +71,9 @@ def random_facts(rng: random.Random, *, max_parents: int = 4) -> dict[str, Any]:
             facts.setdefault(group, {})[leaf] = value
         else:
             facts[group] = value
+    child = facts.get("child")
+    if child and child.get("unborn") is True and child.get("age_months") is not None:
+        del child["age_months"]  # contradictory: an unborn child has no age
     if rng.random() < 0.85:
         parents = []
         roles = list(get_args(Role))

@@ -38,6 +38,14 @@ class Child(_Facts):
     ) = None
     child_protection_plan: _flag("The child is subject to a child protection plan.") = None  # type: ignore[valid-type]
 
+    def __post_init__(self) -> None:
+        if self.unborn is True and self.age_months is not None:
+            # msgspec reports the place as this struct; the message names the field within it.
+            raise ValueError(
+                "`age_months`: an unborn child has no age in months; send `unborn: true` or "
+                "`age_months`, not both"
+            )
+
 
 class Parent(_Facts):
     """One parent or carer: their role and what is known of their own childhood and needs."""
@@ -142,9 +150,11 @@ class Facts(_Facts):
                 max_length=40,
                 description=(
                     "Children in Need census factors identified at the end of assessment "
-                    "(data item N00181). Code `21` may only stand alone."
+                    "(data item N00181). Each code at most once; code `21` may only stand alone."
                 ),
                 examples=[["4B", "3B"]],
+                # What `_only_code_21_alone` checks, said in JSON Schema for the OpenAPI document.
+                extra_json_schema={"uniqueItems": True, "not": {"contains": {"const": "21"}, "minItems": 2}},
             ),
         ]
         | None
@@ -161,3 +171,15 @@ class Facts(_Facts):
         except ValueError as error:
             # msgspec reports the place as this struct; the message names the field within it.
             raise ValueError(f"`assessment_factors`: {error}") from None
+
+
+# The checks the structs make across their fields after decoding, said in JSON Schema for the
+# OpenAPI document (by component name), next to the code that makes them.
+CROSS_FIELD_RULES: dict[str, dict[str, object]] = {
+    "Child": {
+        "not": {
+            "required": ["unborn", "age_months"],
+            "properties": {"unborn": {"const": True}, "age_months": {"type": "integer"}},
+        },
+    },
+}

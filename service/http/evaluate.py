@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
-from litestar.params import JSONBody
 
 from service.audit.sinks import AuditWriteError
-from service.http.openapi_docs import problem_responses
+from service.guidance.decoding import StrictDecoder
+from service.guidance.requests import EvaluationRequest, FeedbackRequest
+from service.http.bodies import read_json
+from service.http.headers import request_id_of
 from service.http.problems import invalid_field, problem
-from service.http.schemas import (
-    EvaluationRequest,
-    EvaluationResponse,
-    FeedbackReceipt,
-    FeedbackRequest,
-)
+from service.http.schemas import EvaluationResponse, FeedbackReceipt
 from service.http.state import guidance_of, knowledge_refs
 
-REQUEST_ID_HEADER = "X-Request-ID"
 ANONYMOUS = "anonymous"
+EVALUATION_REQUEST = StrictDecoder(EvaluationRequest)
+FEEDBACK_REQUEST = StrictDecoder(FeedbackRequest)
 # The answer is encoded here, once, straight to bytes: the same JSON Litestar would write for
 # the struct, without its generic serialisation step.
 _encode_response = msgspec.json.Encoder().encode
-
-
-def new_request_id() -> str:
-    """Names one HTTP exchange in the audit trail and the ``X-Request-ID`` answer header."""
-    return os.urandom(16).hex()
 
 
 def _audit_unavailable() -> Exception:
@@ -54,27 +45,20 @@ class EvaluationController(Controller):
             "A fact left out or sent as null is *not known*, which is never the same as false. "
             "The same facts and knowledge always give the same prompts in the same order."
         ),
-        responses=problem_responses(400, 413, 503),
     )
-    async def evaluate(
-        self, request: Request, data: JSONBody[EvaluationRequest]
-    ) -> Response[EvaluationResponse]:
+    async def evaluate(self, request: Request) -> Response[EvaluationResponse]:
+        data = await read_json(request, EVALUATION_REQUEST)
         guidance = guidance_of(request)
-        request_id = new_request_id()
         try:
             evaluation_id, prompts = guidance.evaluate(
-                data.facts, case_ref=data.case_ref, request_id=request_id, client=ANONYMOUS
+                data.facts, case_ref=data.case_ref, request_id=request_id_of(request.scope), client=ANONYMOUS
             )
         except AuditWriteError:
             raise _audit_unavailable() from None
         body = EvaluationResponse(
             evaluation_id=evaluation_id, knowledge=knowledge_refs(request), prompts=prompts
         )
-        return Response(
-            _encode_response(body),  # type: ignore[arg-type]
-            media_type=MediaType.JSON,
-            headers={REQUEST_ID_HEADER: request_id},
-        )
+        return Response(_encode_response(body), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @post(
         "/feedback",
@@ -86,19 +70,18 @@ class EvaluationController(Controller):
             "that one was given. Maps onto CDS Hooks feedback: `accepted` is accepted, the "
             "other outcomes are override reasons."
         ),
-        responses=problem_responses(400, 413, 503),
     )
-    async def feedback(self, request: Request, data: JSONBody[FeedbackRequest]) -> Response[FeedbackReceipt]:
+    async def feedback(self, request: Request) -> Response[FeedbackReceipt]:
+        data = await read_json(request, FEEDBACK_REQUEST)
         guidance = guidance_of(request)
         if data.prompt_id not in guidance.evaluator.rules_by_id:
             raise invalid_field("prompt_id", "no loaded pack has a prompt with this id")
-        request_id = new_request_id()
         try:
             guidance.audit.feedback(
                 evaluation_id=data.evaluation_id,
                 prompt_id=data.prompt_id,
                 outcome=data.outcome,
-                request_id=request_id,
+                request_id=request_id_of(request.scope),
                 client=ANONYMOUS,
                 comment_given=bool(data.comment),
             )
@@ -107,4 +90,4 @@ class EvaluationController(Controller):
         receipt = FeedbackReceipt(
             evaluation_id=data.evaluation_id, prompt_id=data.prompt_id, outcome=data.outcome
         )
-        return Response(receipt, status_code=202, headers={REQUEST_ID_HEADER: request_id})
+        return Response(receipt, status_code=202)

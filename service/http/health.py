@@ -5,18 +5,17 @@ from __future__ import annotations
 from litestar import Request, get
 
 from service.facts.vocabulary import Facts
-from service.http.openapi_docs import problem_responses
 from service.http.problems import problem
 from service.http.schemas import Health, Readiness
 from service.http.state import guidance_of, knowledge_refs
 
 
-@get("/health", tags=["Operations"], summary="Liveness", responses=problem_responses())
+@get("/health", tags=["Operations"], summary="Liveness")
 async def health() -> Health:
     return Health(status="ok")
 
 
-@get("/ready", tags=["Operations"], summary="Readiness", responses=problem_responses(503))
+@get("/ready", tags=["Operations"], summary="Readiness")
 async def ready(request: Request) -> Readiness:
     guidance = guidance_of(request)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 from litestar.params import FromPath
 
-from service.http.openapi_docs import problem_responses
 from service.http.problems import problem
 from service.http.schemas import LinkView, PackView, RuleView
 from service.http.state import guidance_of
@@ -46,18 +45,17 @@ class KnowledgeController(Controller):
     path = "/v1"
     tags = ["Knowledge"]
 
-    @get("/packs", summary="The knowledge packs loaded", responses=problem_responses())
+    @get("/packs", summary="The knowledge packs loaded")
     async def packs(self, request: Request) -> list[PackView]:
         return [pack_view(pack) for pack in guidance_of(request).packs]
 
-    @get("/rules", summary="Every rule of every loaded pack", responses=problem_responses())
+    @get("/rules", summary="Every rule of every loaded pack")
     async def rules(self, request: Request) -> list[RuleView]:
         return [rule_view(rule) for rule in guidance_of(request).evaluator.rules]
 
     @get(
         "/rules/{pack_id:str}/{rule_id:str}",
         summary="One rule, by its namespaced id",
-        responses=problem_responses(404),
     )
     async def rule(self, request: Request, pack_id: FromPath[str], rule_id: FromPath[str]) -> RuleView:
         rule = guidance_of(request).evaluator.rules_by_id.get(f"{pack_id}/{rule_id}")

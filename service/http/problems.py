@@ -6,6 +6,7 @@ import re
 import traceback
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -16,6 +17,8 @@ from litestar.exceptions import (
 )
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from service.guidance.decoding import RequestRejected
 
 PROBLEM_BASE = "https://safeguarding-guidance.example/problems/"
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
@@ -46,6 +49,21 @@ def invalid_field(field: str, message: str) -> ProblemDetailsException:
         field=field,
         errors=[{"field": field, "message": message}],
     )
+
+
+def rejected_request(rejected: RequestRejected) -> ProblemDetailsException:
+    """400 for a body the strict decoder refused: the first offender in ``detail`` and
+    ``field`` (or ``offset``, when the body is not JSON), every offender in ``errors``."""
+    first = rejected.problems[0]
+    errors = [msgspec.structs.asdict(p) for p in rejected.problems]
+    for error in errors:
+        if error["offset"] is None:
+            del error["offset"]
+    if rejected.syntax:
+        return problem(
+            400, "invalid-json", "Invalid JSON", str(first), field="", offset=first.offset, errors=errors
+        )
+    return problem(400, "invalid-field", "Invalid request", str(first), field=first.field, errors=errors)
 
 
 def _field_of(key: str, message: str) -> tuple[str, str]:

@@ -7,35 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from service.evaluation.prompts import Prompt
-from service.facts.synthetic import HARRY_PRE_BIRTH
-from service.facts.vocabulary import Facts
-
-CASE_REF_MAX = 128
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-
-
-class EvaluationRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    facts: Annotated[
-        Facts,
-        Meta(
-            description="What is known about the case. Leave out, or send null for, what is not known.",
-            examples=[HARRY_PRE_BIRTH],
-        ),
-    ]
-    case_ref: (
-        Annotated[
-            str,
-            Meta(
-                max_length=CASE_REF_MAX,
-                description=(
-                    "Your own opaque reference for the case. Never stored or logged: the audit "
-                    "trail keeps only a keyed hash of it."
-                ),
-                examples=["CASE-0042"],
-            ),
-        ]
-        | None
-    ) = None
+from service.guidance.requests import UUID_PATTERN, Outcome
 
 
 class KnowledgeRef(Struct, kw_only=True):
@@ -57,35 +29,6 @@ class EvaluationResponse(Struct, kw_only=True):
         list[Prompt],
         Meta(description="Most prominent first, then by learning point, then by id. Often empty."),
     ]
-
-
-Outcome = Literal["accepted", "not_applicable", "already_done", "disagree"]
-
-
-class FeedbackRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    """What the practitioner did with a prompt (maps onto CDS Hooks feedback)."""
-
-    evaluation_id: Annotated[str, Meta(pattern=UUID_PATTERN, description="From the evaluation's response.")]
-    prompt_id: Annotated[str, Meta(max_length=200, examples=["harry-2019/lp7-capacity-assessment"])]
-    outcome: Annotated[
-        Outcome,
-        Meta(
-            description=(
-                "`accepted` (CDS Hooks: accepted); `not_applicable`, `already_done` and "
-                "`disagree` are override reasons (CDS Hooks: overridden)."
-            )
-        ),
-    ]
-    comment: (
-        Annotated[
-            str,
-            Meta(
-                max_length=2000,
-                description="Free text for your own records. Never stored or logged.",
-            ),
-        ]
-        | None
-    ) = None
 
 
 class FeedbackReceipt(Struct, kw_only=True):

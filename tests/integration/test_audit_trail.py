@@ -259,13 +259,17 @@ def _sentinel_requests(base_url: str) -> dict[str, int]:
         }
         for name, payload in bad_evaluations.items():
             send(f"evaluate: {name}", "POST", "/v1/evaluate", json=payload)
-        send("malformed JSON", "POST", "/v1/evaluate", content=f'{{"case_ref": "{s}'.encode())
+        as_json = {"Content-Type": "application/json"}
+        send(
+            "malformed JSON", "POST", "/v1/evaluate", content=f'{{"case_ref": "{s}'.encode(), headers=as_json
+        )
         send("not JSON", "POST", "/v1/evaluate", content=s.encode(), headers={"Content-Type": "text/plain"})
         send(
             "too large",
             "POST",
             "/v1/evaluate",
             content=(f'{{"case_ref": "{s}"' + " " * 70_000 + "}").encode(),
+            headers=as_json,
         )
         send("no such path", "GET", f"/{s}/{s}?{s}={s}")
         send("no such rule", "GET", f"/v1/rules/{s}/{s}")
@@ -298,6 +302,7 @@ def test_a_sentinel_sent_in_every_string_field_reaches_no_output(tmp_path: Path,
     assert statuses.pop("feedback") == statuses.pop("feedback without comment") == 202
     assert statuses.pop("too large") == 413
     assert statuses.pop("wrong method") == 405
+    assert statuses.pop("not JSON") == 415
     assert statuses.pop("rules with query") == statuses.pop("health with query") == 200
     assert statuses.pop("no such path") == statuses.pop("no such rule") == 404
     assert statuses.pop("malformed HTTP") == 400

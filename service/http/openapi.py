@@ -1,0 +1,209 @@
+"""The OpenAPI document, saying exactly what the service enforces and sends.
+
+Litestar generates the paths and the success responses from the handlers. The rest is stated
+here, from the same types that enforce it: the request bodies come from msgspec's own JSON
+Schema for the request structs (the library that decodes them, so ``additionalProperties:
+false``, patterns, lengths and ranges are what it checks), plus the checks across fields the
+structs make after decoding; the loaded prompt ids; and for every operation every status it
+can answer with, each with its problem schema and the headers every response carries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar
+from msgspec import Meta, Struct
+
+from service.facts.synthetic import HARRY_PRE_BIRTH
+from service.facts.vocabulary import CROSS_FIELD_RULES
+from service.guidance.requests import EvaluationRequest, FeedbackRequest
+from service.http.problems import PROBLEM_BASE
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_REF = "#/components/schemas/{name}"
+
+
+class FieldError(Struct, kw_only=True, omit_defaults=True):
+    field: Annotated[
+        str, Meta(description="JSON path of the offending field from the body's root; empty for the body.")
+    ]
+    message: str
+    offset: Annotated[int | None, Meta(description="Byte offset, when the body is not JSON at all.")] = None
+
+
+class ProblemDetails(Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details."""
+
+    type: Annotated[str, Meta(examples=[PROBLEM_BASE + "invalid-field"])]
+    title: Annotated[str, Meta(examples=["Invalid request"])]
+    status: Annotated[int, Meta(examples=[400])]
+    detail: Annotated[str, Meta(examples=["`facts.child.unbron`: unknown field `unbron`"])]
+    field: Annotated[
+        str | None, Meta(description="For 400: the first offending field.", examples=["facts.child.unbron"])
+    ] = None
+    offset: Annotated[int | None, Meta(description="For 400 on a body that is not JSON: where it fails.")] = (
+        None
+    )
+    errors: Annotated[list[FieldError] | None, Meta(description="For 400: every offender found.")] = None
+    reason: Annotated[str | None, Meta(description="For 503 from /ready: why, as a code.")] = None
+
+
+_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "Names this exchange; the audit record of an evaluation or feedback carries it.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
+    "Cache-Control": {
+        "description": "`no-store` on every answer: answers echo case facts.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "X-Content-Type-Options": {"required": True, "schema": {"type": "string", "enum": ["nosniff"]}},
+    "Content-Security-Policy": {
+        "description": "Lets a browser run nothing from an answer.",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+}
+_COMMON_HEADERS = ("X-Request-ID", "Cache-Control", "X-Content-Type-Options", "Content-Security-Policy")
+
+# name, status, description, extra headers
+_PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "BadRequest": (
+        400,
+        "The body is not JSON, or is not a valid request: a wrong type (nothing is coerced), a value "
+        "out of range, an unknown field, a key repeated in one object, invalid UTF-8. `field` "
+        "(or `offset`) names the first offender and `errors` lists every one found.",
+        (),
+    ),
+    "NotFound": (404, "No such resource.", ()),
+    "MethodNotAllowed": (405, "This method is not allowed on this path.", ()),
+    "RequestTimeout": (408, "The request's headers or body were not received in time.", ()),
+    "PayloadTooLarge": (413, "The body is larger than 64 KiB.", ()),
+    "UnsupportedMediaType": (415, "The body is not sent as JSON (`Content-Type: application/json`).", ()),
+    "RequestHeadTooLarge": (431, "The request line and headers are larger than 16 KiB.", ()),
+    "InternalError": (500, "The service could not answer; no internals are disclosed.", ()),
+    "Unavailable": (
+        503,
+        "Not answered, and nothing recorded: the service is overloaded, or the audit record "
+        "could not be written (no guidance is ever given without its record). Try again after "
+        "`Retry-After` seconds.",
+        ("Retry-After",),
+    ),
+    "Overloaded": (
+        503,
+        "The service is overloaded; try again after `Retry-After` seconds.",
+        ("Retry-After",),
+    ),
+    "NotReady": (
+        503,
+        "Not ready: the audit trail cannot take a record, or the engine does not answer. "
+        "`reason` says which.",
+        (),
+    ),
+}
+_EVERY_OPERATION = ("RequestTimeout", "RequestHeadTooLarge", "InternalError")
+_OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("post", "/v1/evaluate"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
+    ("post", "/v1/feedback"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
+    ("get", "/v1/packs"): ("Overloaded",),
+    ("get", "/v1/rules"): ("Overloaded",),
+    ("get", "/v1/rules/{pack_id}/{rule_id}"): ("NotFound", "Overloaded"),
+    ("get", "/health"): (),
+    ("get", "/ready"): ("NotReady",),
+}
+
+_REQUEST_EXAMPLES: dict[tuple[str, str], tuple[type[Struct], dict[str, Any]]] = {
+    ("post", "/v1/evaluate"): (
+        EvaluationRequest,
+        {
+            "harry-pre-birth": {
+                "summary": "Pre-birth: both parents care leavers; the midwife completing the form",
+                "value": {"case_ref": "CASE-0042", "facts": HARRY_PRE_BIRTH},
+            }
+        },
+    ),
+    ("post", "/v1/feedback"): (
+        FeedbackRequest,
+        {
+            "accepted": {
+                "summary": "The practitioner took up a prompt",
+                "value": {
+                    "evaluation_id": "d6905d70-e5a5-461b-81a6-f74869561ca3",
+                    "prompt_id": "harry-2019/lp7-capacity-assessment",
+                    "outcome": "accepted",
+                },
+            }
+        },
+    ),
+}
+
+
+def build_document(app: Litestar, prompt_ids: list[str]) -> dict[str, Any]:
+    """The OpenAPI document of ``app``, as the service serves and commits it."""
+    document: dict[str, Any] = msgspec.to_builtins(app.openapi_schema.to_schema())
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    _, request_schemas = msgspec.json.schema_components(
+        [EvaluationRequest, FeedbackRequest, ProblemDetails], ref_template=_REF
+    )
+    for name, rules in CROSS_FIELD_RULES.items():
+        request_schemas[name].update(rules)
+    if prompt_ids:
+        request_schemas["FeedbackRequest"]["properties"]["prompt_id"]["enum"] = sorted(prompt_ids)
+    schemas.update(request_schemas)
+    components["headers"] = _HEADERS
+    components["responses"] = {
+        name: _problem_response(description, extra) for name, (_, description, extra) in _PROBLEMS.items()
+    }
+    for (method, path), expected in _OPERATION_PROBLEMS.items():
+        operation = document["paths"][path][method]
+        responses = operation["responses"]
+        for response in responses.values():
+            response["headers"] = _header_refs(())
+        for name in (*expected, *_EVERY_OPERATION):
+            responses[str(_PROBLEMS[name][0])] = {"$ref": f"#/components/responses/{name}"}
+        if (method, path) in _REQUEST_EXAMPLES:
+            struct, examples = _REQUEST_EXAMPLES[(method, path)]
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": _REF.format(name=struct.__name__)},
+                        "examples": examples,
+                    }
+                },
+            }
+    unlisted = {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    } - set(_OPERATION_PROBLEMS)
+    assert not unlisted, f"state the errors of every operation: {sorted(unlisted)}"
+    return document
+
+
+def _header_refs(extra: tuple[str, ...]) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in (*_COMMON_HEADERS, *extra)}
+
+
+def _problem_response(description: str, extra: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _header_refs(extra),
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(name="ProblemDetails")}}},
+    }
+
+
+def encode_document(document: dict[str, Any]) -> bytes:
+    """The committed form: keys sorted, two-space indents, a final newline."""
+    return msgspec.json.format(msgspec.json.encode(document, order="sorted"), indent=2) + b"\n"
