@@ -32,7 +32,13 @@ class Child(_Facts):
     unborn: _flag("A pre-birth case.") = None  # type: ignore[valid-type]
     age_months: (
         Annotated[
-            int, Meta(ge=0, le=216, description="The child's age in whole months (0 to 216).", examples=[3])
+            int,
+            Meta(
+                ge=0,
+                le=216,
+                description="The child's age in whole months, 0 to 216, written as an integer (3, not 3.0).",
+                examples=[3],
+            ),
         ]
         | None
     ) = None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, get
-from litestar.params import FromPath
+from litestar.params import PathParameter
 
 from service.http.problems import problem
 from service.http.schemas import LinkView, PackView, RuleView
 from service.http.state import guidance_of
 from service.packs.conditions import describe
-from service.packs.model import Pack, Rule
+from service.packs.model import ID_PATTERN, Pack, Rule
 
 
 def rule_view(rule: Rule) -> RuleView:
@@ -41,6 +43,10 @@ def pack_view(pack: Pack) -> PackView:
     )
 
 
+PackId = Annotated[str, PathParameter(pattern=ID_PATTERN, description="A pack's id.")]
+RuleId = Annotated[str, PathParameter(pattern=ID_PATTERN, description="A rule's id within its pack.")]
+
+
 class KnowledgeController(Controller):
     path = "/v1"
     tags = ["Knowledge"]
@@ -57,7 +63,7 @@ class KnowledgeController(Controller):
         "/rules/{pack_id:str}/{rule_id:str}",
         summary="One rule, by its namespaced id",
     )
-    async def rule(self, request: Request, pack_id: FromPath[str], rule_id: FromPath[str]) -> RuleView:
+    async def rule(self, request: Request, pack_id: PackId, rule_id: RuleId) -> RuleView:
         rule = guidance_of(request).evaluator.rules_by_id.get(f"{pack_id}/{rule_id}")
         if rule is None:
             raise problem(404, "not-found", "Not Found", f"No rule `{pack_id}/{rule_id}` is loaded.")

@@ -116,7 +116,7 @@ _OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/v1/feedback"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
     ("get", "/v1/packs"): ("Overloaded",),
     ("get", "/v1/rules"): ("Overloaded",),
-    ("get", "/v1/rules/{pack_id}/{rule_id}"): ("NotFound", "Overloaded"),
+    ("get", "/v1/rules/{pack_id}/{rule_id}"): ("BadRequest", "NotFound", "Overloaded"),
     ("get", "/health"): (),
     ("get", "/ready"): ("NotReady",),
 }
@@ -159,6 +159,9 @@ def build_document(app: Litestar, prompt_ids: list[str]) -> dict[str, Any]:
         request_schemas[name].update(rules)
     if prompt_ids:
         request_schemas["FeedbackRequest"]["properties"]["prompt_id"]["enum"] = sorted(prompt_ids)
+        pack_id, _, rule_id = sorted(prompt_ids)[0].partition("/")
+        for parameter in document["paths"]["/v1/rules/{pack_id}/{rule_id}"]["get"]["parameters"]:
+            parameter["example"] = {"pack_id": pack_id, "rule_id": rule_id}[parameter["name"]]
     schemas.update(request_schemas)
     components["headers"] = _HEADERS
     components["responses"] = {

@@ -23,6 +23,7 @@ from service.facts.paths import FactField, vocabulary
 from service.facts.vocabulary import MAX_PARENTS
 from service.packs import conditions as cond
 from service.packs.model import (
+    ID_PATTERN,
     SUMMARY_MAX_CHARS,
     Count,
     Pack,
@@ -36,7 +37,7 @@ from service.packs.model import (
 PACK_FILE = "pack.yaml"
 RULES_FILE = "rules.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_ID = re.compile(ID_PATTERN)
 _SETTING = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
