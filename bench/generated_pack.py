@@ -17,14 +17,16 @@ from typing import Any
 import msgspec
 import yaml
 
-from service.engine.predicates import counts_function, rules_function
+from service.conditions.parse import parse
+from service.conditions.python import counts_function
+from service.conditions.tree import Condition
 from service.facts.cin_codes import CIN_CODES
 from service.facts.paths import vocabulary
-from service.facts.synthetic import random_facts
 from service.facts.vocabulary import Facts
-from service.packs import conditions as cond
 from service.packs.loader import load_pack
-from service.packs.model import Count, Pack
+from service.packs.model import Pack
+from service.testing.reference import rules_function
+from service.testing.synthetic import random_facts
 
 PACK_ID = "generated-size-bench"
 LEARNING_POINTS = 10
@@ -128,8 +130,8 @@ _PACK = {
 }
 
 
-def _match_rate(when: Any, samples: list[tuple[Facts, list[int]]], terms: dict[str, cond.Condition]) -> float:
-    condition = cond.parse(when, terms, set(vocabulary().record_lists))
+def _match_rate(when: Any, samples: list[tuple[Facts, list[int]]], terms: dict[str, Condition]) -> float:
+    condition = parse(when, terms, set(vocabulary().record_lists))
     holds = rules_function([condition], [{"risk_indicators": 0}])
     return sum(1 for facts, counts in samples if holds(facts, counts)) / len(samples)
 
@@ -139,16 +141,16 @@ def write_pack(directory: Path, rules: int = 1_000, seed: int = 2019) -> Path:
     rng = random.Random(seed)
     sample_rng = random.Random(seed + 1)
     records = set(vocabulary().record_lists)
-    terms = {"active_case": cond.parse(_PACK["terms"]["active_case"], {}, records)}
+    terms = {"active_case": parse(_PACK["terms"]["active_case"], {}, records)}
     risk = _PACK["counts"]["risk_indicators"]["count"]
     count_parts = []
     for entry in risk:
         if isinstance(entry, dict):
             ((key, body),) = entry.items()
-            count_parts += [(key[5:], cond.parse(item, {}, records, in_list=True)) for item in body]
+            count_parts += [(key[5:], parse(item, {}, records, in_list=True)) for item in body]
         else:
-            count_parts.append((None, cond.parse(entry, {}, records)))
-    count = counts_function([Count("risk_indicators", "", tuple(count_parts))])
+            count_parts.append((None, parse(entry, {}, records)))
+    count = counts_function([tuple(count_parts)])
     samples = []
     for _ in range(_SAMPLE_CASES):
         facts = msgspec.convert(random_facts(sample_rng, max_parents=4), type=Facts)

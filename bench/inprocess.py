@@ -17,14 +17,16 @@ import msgspec
 from bench.generated_pack import generated_pack
 from service.audit.sinks import file_sink
 from service.audit.trail import AuditTrail
+from service.conditions.python import counts_function
 from service.engine.compiler import count_key
-from service.engine.predicates import counts_function, rules_function
 from service.evaluation.evaluator import Evaluator
-from service.facts.synthetic import HARRY_PRE_BIRTH, random_facts
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
 from service.packs.loader import load_packs
 from service.packs.model import Pack
 from service.settings import DEFAULT_KNOWLEDGE_DIR
+from service.testing.reference import rules_function
+from service.testing.synthetic import random_facts
 
 
 def request_bodies(count: int, seed: int = 2019) -> list[dict[str, Any]]:
@@ -72,7 +74,7 @@ def _mean_us(passes: list[list[float]]) -> float:
 def floor_function(packs: Sequence[Pack]) -> Callable[[Facts], list[int]]:
     """The same conditions as plain Python: counts, then every rule's condition, generated."""
     counts = [(count_key(i, c.name), c) for i, pack in enumerate(packs) for c in pack.counts]
-    count_values = counts_function([c for _, c in counts])
+    count_values = counts_function([c.parts for _, c in counts])
     positions = {key: n for n, (key, _) in enumerate(counts)}
     conditions, derived = [], []
     for pack_index, pack in enumerate(packs):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from service.checking.engine_fit import engine_refusals
 from service.evaluation.evaluator import Evaluator
 from service.packs.loader import PackError, UnknownPackError, load_packs
 from service.packs.model import Pack
@@ -76,6 +77,9 @@ def check_audit_destination(settings: Settings) -> None:
 def check_can_serve(settings: Settings) -> list[Pack]:
     """Everything a worker will need, tried once in the parent: knowledge, engine, audit file."""
     packs = load_knowledge(settings)
+    refusals = [problem for pack in packs for problem in engine_refusals(pack)]
+    if refusals:
+        raise ConfigurationError("GUIDANCE_KNOWLEDGE", "; ".join(str(p) for p in refusals))
     Evaluator(packs, settings.link_settings)  # compiles every rule into the engine's rulesets
     check_audit_destination(settings)
     return packs

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from service.checking.engine_fit import engine_refusals
+from service.checking.scenarios import PackReport, run_scenarios
 from service.evaluation.evaluator import Evaluator
 from service.packs.loader import PackError, PackProblem, discover, load_pack
-from service.packs.scenarios import PackReport, run_scenarios
 
 DEFAULT_DIRS = (Path("knowledge"),)
 
@@ -33,6 +34,12 @@ def check(dirs: list[Path]) -> int:
             failed = True
             print(f"✗ {directory}")
             _print_problems(error.problems)
+            continue
+        refusals = engine_refusals(pack)
+        if refusals:
+            failed = True
+            print(f"✗ {directory}")
+            _print_problems(refusals)
             continue
         if pack.id in seen_ids:
             failed = True

@@ -6,7 +6,7 @@ import argparse
 import textwrap
 
 from service.cli.knowledge import packs_for
-from service.packs.conditions import describe
+from service.conditions.words import describe
 
 
 def rules(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ from typing import Any
 import durable_rules_engine as engine
 import msgspec
 
-from service.engine.compiler import Compiled, compile_packs, count_key, fact_encoder
+from service.engine.alternatives import count_key
+from service.engine.compiler import Compiled, compile_packs
+from service.engine.fact_encoding import fact_encoder
 from service.facts.vocabulary import Facts
 from service.packs.model import Pack, Rule
 

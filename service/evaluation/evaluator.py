@@ -6,7 +6,7 @@ Everything that depends only on the packs is worked out once, when the evaluator
 the engine's ruleset and fact encoder, a generated function for the counts the engine needs,
 and per rule its explanation (compiled), its source and links, and which of its texts name the
 records. An evaluation then asks the engine which rules match and explains only those; most
-cases match nothing and cost no more than the engine call. :class:`ReferenceEvaluator` is the
+cases match nothing and cost no more than the engine call. ``service.testing.reference`` has the
 same evaluation written straightforwardly (plain-Python matching, the generic explanation
 walk); the differential tests hold the two together.
 """
@@ -14,31 +14,19 @@ walk); the differential tests hold the two together.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import msgspec
-
+from service.conditions.python import counter, counts_function, explainer
 from service.engine.durable_matcher import DurableMatcher, count_key
-from service.engine.predicates import counts_function
-from service.engine.reference_matcher import ReferenceMatcher
-from service.evaluation.explanations import (
-    CountContext,
-    compile_counter,
-    compile_explainer,
-    render_found,
-    render_records,
-    unique_found,
-)
+from service.evaluation.explanations import CountContext, render_found, unique_found
 from service.evaluation.prompts import Because, Link, Prompt, Source
 from service.facts.vocabulary import Facts
-from service.packs.conditions import Witness, explain, explain_in_record
 from service.packs.model import Count, Pack, Rule
 
 RECORDS = "{records}"
 
 
-class _Packs:
-    """What both evaluators read from the packs: rules, counts, sources and links."""
+class PackTexts:
+    """What every evaluation reads from the packs: rules, counts, sources and links."""
 
     def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None) -> None:
         self.packs: tuple[Pack, ...] = tuple(packs)
@@ -70,19 +58,19 @@ class _Packs:
                 self._links.append(links or None)
 
 
-class Evaluator(_Packs):
+class Evaluator(PackTexts):
     def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None = None) -> None:
         super().__init__(packs, link_settings)
         self.matcher = DurableMatcher(self.packs)
         assert self.matcher.rules == self.rules
         # The counts the engine's rules test, worked out from the facts before each assert.
         by_key = dict(self._counts)
-        self._engine_counts = counts_function([by_key[key] for key in self.matcher.count_keys])
+        self._engine_counts = counts_function([by_key[key].parts for key in self.matcher.count_keys])
         # The counts again, each with the facts it was counted from, for explanations.
-        self._counters = {key: compile_counter(count) for key, count in self._counts}
+        self._counters = {key: counter(count.parts) for key, count in self._counts}
         self._orders = [rule.order for rule in self.rules]
         self._explainers = [
-            compile_explainer(rule.condition, {name: key for key, name in names.items()})
+            explainer(rule.condition, {name: key for key, name in names.items()})
             for rule, names in zip(self.rules, self._count_names, strict=True)
         ]
         self._texts = [(RECORDS in rule.detail, RECORDS in rule.reason) for rule in self.rules]
@@ -114,8 +102,8 @@ class Evaluator(_Packs):
         return Prompt(
             id=rule.id,
             learning_point=rule.learning_point,
-            kind=rule.kind,  # type: ignore[arg-type]
-            indicator=rule.indicator,  # type: ignore[arg-type]
+            kind=rule.kind,
+            indicator=rule.indicator,
             summary=rule.summary,
             detail=detail,
             source=self._sources[index],
@@ -123,83 +111,3 @@ class Evaluator(_Packs):
             reason=reason,
             links=self._links[index],
         )
-
-
-class ReferenceEvaluator(_Packs):
-    """The same evaluation, straightforwardly: the facts as plain data, every count with its
-    witnesses, every rule's condition walked in Python, the generic explanation. The oracle
-    for differential tests; requests are never answered by it."""
-
-    def __init__(self, packs: Sequence[Pack], link_settings: Mapping[str, str] | None = None) -> None:
-        super().__init__(packs, link_settings)
-        self.matcher = ReferenceMatcher(self.packs)
-
-    def evaluate(self, facts: Facts) -> list[Prompt]:
-        known: dict[str, Any] = msgspec.to_builtins(facts)
-        counted = self._derive_counts(known)
-        fired = self.matcher.match(self._with_counts(known, counted))
-        prompts = [self._prompt(index, known, counted) for index in fired]
-        prompts.sort(key=lambda p: self.rules_by_id[p.id].order)
-        return prompts
-
-    def reference_fact(self, facts: Facts) -> dict[str, Any]:
-        """What the reference matcher reads: the known facts (no nulls) and the packs' counts."""
-        known: dict[str, Any] = msgspec.to_builtins(facts)
-        return self._with_counts(known, self._derive_counts(known))
-
-    @staticmethod
-    def _with_counts(known: dict[str, Any], counted: dict[str, tuple[int, list[Witness]]]) -> dict[str, Any]:
-        return {**known, **{key: value for key, (value, _) in counted.items()}}
-
-    def _derive_counts(self, known: dict[str, Any]) -> dict[str, tuple[int, list[Witness]]]:
-        counted: dict[str, tuple[int, list[Witness]]] = {}
-        for key, count in self._counts:
-            witnesses: list[Witness] = []
-            total = 0
-            for list_path, condition in count.parts:
-                if list_path is None:
-                    found = explain(condition, known, {})
-                    if found is not None:
-                        total += 1
-                        witnesses.extend(found)
-                    continue
-                for index, record in enumerate(known.get(list_path) or ()):
-                    found = explain_in_record(condition, record, f"{list_path}[{index}].")
-                    if found is not None:
-                        total += 1
-                        witnesses.extend(found)
-            counted[key] = (total, witnesses)
-        return counted
-
-    def _prompt(
-        self, index: int, known: dict[str, Any], counted: dict[str, tuple[int, list[Witness]]]
-    ) -> Prompt:
-        rule = self.rules[index]
-        names = self._count_names[index]
-        derived = {name: counted[key][0] for key, name in names.items()}
-        explanations = {name: counted[key][1] for key, name in names.items()}
-        witnesses = explain(rule.condition, known, derived, explanations) or []
-        because = _unique(witnesses)
-        records = render_records(because, known)
-        return Prompt(
-            id=rule.id,
-            learning_point=rule.learning_point,
-            kind=rule.kind,  # type: ignore[arg-type]
-            indicator=rule.indicator,  # type: ignore[arg-type]
-            summary=rule.summary,
-            detail=rule.detail.replace(RECORDS, records),
-            source=self._sources[index],
-            because=[Because(path=path, value=value) for path, value in because],
-            reason=rule.reason.replace(RECORDS, records),
-            links=self._links[index],
-        )
-
-
-def _unique(witnesses: list[Witness]) -> list[Witness]:
-    seen: set[str] = set()
-    unique: list[Witness] = []
-    for path, value in witnesses:
-        if path not in seen:
-            seen.add(path)
-            unique.append((path, value))
-    return unique

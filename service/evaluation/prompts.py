@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
-Kind = Literal["ask", "check", "consider", "escalate", "inform"]
-Indicator = Literal["info", "warning", "critical"]
+from service.packs.model import Indicator, Kind
+
 FactValue = bool | int | str | list[str] | None
 
 

@@ -7,6 +7,7 @@ a list (``parents``), which conditions reach by quantifying over the list's item
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 
 import msgspec.inspect as mi
@@ -14,10 +15,17 @@ import msgspec.inspect as mi
 from service.facts.vocabulary import Facts
 
 
+class FieldKind(StrEnum):
+    BOOL = "bool"  # yes or no
+    INT = "int"  # a whole number (with a range)
+    ENUM = "enum"  # one of named values
+    CODES = "codes"  # a list of codes (each at most once)
+
+
 @dataclass(frozen=True, slots=True)
 class FactField:
     path: str
-    kind: str  # "bool" | "int" | "enum" | "codes"
+    kind: FieldKind
     description: str
     values: tuple[str, ...] = ()
     minimum: int | None = None
@@ -61,13 +69,13 @@ def _unwrap(t: mi.Type) -> tuple[mi.Type, str, dict]:
 def _field(path: str, declared: mi.Type) -> FactField:
     t, description, _ = _unwrap(declared)
     if isinstance(t, mi.BoolType):
-        return FactField(path, "bool", description)
+        return FactField(path, FieldKind.BOOL, description)
     if isinstance(t, mi.IntType):
-        return FactField(path, "int", description, minimum=t.ge, maximum=t.le)
+        return FactField(path, FieldKind.INT, description, minimum=t.ge, maximum=t.le)
     if isinstance(t, mi.LiteralType):
-        return FactField(path, "enum", description, values=tuple(str(v) for v in t.values))
+        return FactField(path, FieldKind.ENUM, description, values=tuple(str(v) for v in t.values))
     if isinstance(t, mi.ListType) and isinstance(t.item_type, mi.LiteralType):
-        return FactField(path, "codes", description, values=tuple(str(v) for v in t.item_type.values))
+        return FactField(path, FieldKind.CODES, description, values=tuple(str(v) for v in t.item_type.values))
     raise TypeError(f"unsupported vocabulary type at {path}: {t!r}")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from service.facts.synthetic import HARRY_PRE_BIRTH
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
 
 CASE_REF_MAX = 128

@@ -7,10 +7,10 @@ from typing import Annotated
 from litestar import Controller, Request, get
 from litestar.params import PathParameter
 
+from service.conditions.words import describe
 from service.http.problems import problem
 from service.http.schemas import LinkView, PackView, RuleView
 from service.http.state import guidance_of
-from service.packs.conditions import describe
 from service.packs.model import ID_PATTERN, Pack, Rule
 
 

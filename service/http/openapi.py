@@ -16,7 +16,7 @@ import msgspec
 from litestar import Litestar
 from msgspec import Meta, Struct
 
-from service.facts.synthetic import HARRY_PRE_BIRTH
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import CROSS_FIELD_RULES
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
 from service.http.problems import PROBLEM_BASE

@@ -6,7 +6,6 @@ A pack is a folder holding ``pack.yaml`` (metadata, learning points, shared term
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
 import re
@@ -18,16 +17,18 @@ from typing import Any
 import msgspec
 import yaml
 
-from service.engine.compiler import compile_packs
-from service.facts.paths import FactField, vocabulary
+from service.conditions import check as checks
+from service.conditions import tree as cond
+from service.conditions.parse import parse as parse_condition
+from service.facts.paths import FactField, FieldKind, vocabulary
 from service.facts.vocabulary import MAX_PARENTS
-from service.packs import conditions as cond
 from service.packs.model import (
     ID_PATTERN,
     SUMMARY_MAX_CHARS,
     Count,
     Pack,
     PackSpec,
+    Place,
     Rule,
     RulesSpec,
     ScenarioSpec,
@@ -279,7 +280,7 @@ def load_pack(directory: Path) -> Pack:
             elif link.setting is not None and not _SETTING.match(link.setting):
                 rule_problem("a link setting is lower-case letters, digits and _", "links", link_index)
         try:
-            condition = cond.parse(spec.when, terms, set(vocabulary().record_lists))
+            condition = parse_condition(spec.when, terms, set(vocabulary().record_lists))
             _check_paths(condition, known)
         except cond.ConditionError as error:
             rule_problem(f"when: {error}", "when")
@@ -298,6 +299,7 @@ def load_pack(directory: Path) -> Pack:
                 condition=condition,
                 quote=quote,
                 links=tuple(spec.links),
+                place=Place(rules_file.path, rules_file.line("rules", index)),
             )
         )
 
@@ -323,33 +325,9 @@ def load_pack(directory: Path) -> Pack:
         source_text=source_text,
         scenarios=scenarios,
     )
-    for rule in pack.rules:
-        message = _engine_refusal(pack, rule)
-        if message:
-            problem(
-                rules_file,
-                f"when: {message}",
-                "rules",
-                _spec_index(rules_spec, rule),
-                "when",
-                rule=rule.local_id,
-            )
     if problems:
         raise PackError(problems)
     return pack
-
-
-def _engine_refusal(pack: Pack, rule: Rule) -> str | None:
-    """Why the engine cannot take this rule (too many alternatives or tests), if it cannot."""
-    try:
-        compile_packs([dataclasses.replace(pack, rules=(rule,))])
-    except cond.ConditionError as error:
-        return str(error)
-    return None
-
-
-def _spec_index(rules_spec: RulesSpec, rule: Rule) -> int:
-    return next(i for i, spec in enumerate(rules_spec.rules) if spec.id == rule.local_id)
 
 
 def _shared_definitions(
@@ -374,19 +352,20 @@ def _shared_definitions(
                     if list_path not in lists:
                         raise cond.ConditionError(f"`{key}:` names no list of records")
                     for item in body if isinstance(body, list) else [body]:
-                        condition = cond.parse(item, {}, lists, in_list=True)
+                        condition = parse_condition(item, {}, lists, in_list=True)
                         _check_paths(condition, known, list_path)
                         parts.append((list_path, condition))
                         most += MAX_PARENTS
                 else:
-                    condition = cond.parse(entry, {}, lists)
+                    condition = parse_condition(entry, {}, lists)
                     _check_paths(condition, known)
                     parts.append((None, condition))
                     most += 1
             except cond.ConditionError as error:
                 problem(file, f"count `{name}`: {error}", "counts", name, "count", index)
-        counts.append(Count(name, spec.description, tuple(parts)))
-        known[name] = FactField(name, "int", spec.description, minimum=0, maximum=most)
+        place = Place(file.path, file.line("counts", name))
+        counts.append(Count(name, spec.description, tuple(parts), place))
+        known[name] = FactField(name, FieldKind.INT, spec.description, minimum=0, maximum=most)
 
     terms: dict[str, cond.Condition] = {}
     for name, body in manifest.terms.items():
@@ -399,7 +378,7 @@ def _shared_definitions(
             )
             continue
         try:
-            terms[name] = cond.parse(body, terms, lists)
+            terms[name] = parse_condition(body, terms, lists)
             _check_paths(terms[name], known)
         except cond.ConditionError as error:
             problem(file, f"term `{name}`: {error}", "terms", name)
@@ -421,7 +400,7 @@ def _check_paths(
                 raise cond.ConditionError(
                     f"`{atom.path}` is not a field of {scope}; it has: {', '.join(lists[scope].item_fields)}"
                 )
-        cond.check_atom(atom, field)
+        checks.check_atom(atom, field)
 
 
 def _unknown_path(path: str, known: dict[str, FactField]) -> str:

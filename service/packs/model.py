@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from msgspec import Struct
 
-from service.packs.conditions import Condition
+from service.conditions.tree import Condition
 
 Kind = Literal["ask", "check", "consider", "escalate", "inform"]
 Indicator = Literal["info", "warning", "critical"]
@@ -89,12 +89,24 @@ class ScenariosSpec(_Spec):
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where something was written: a file and its line, for any stage to report."""
+
+    file: Path
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+
+@dataclass(frozen=True, slots=True)
 class Count:
     """A number the pack derives from the facts before rules see them (``risk_indicators``)."""
 
     name: str
     description: str
     parts: tuple[tuple[str | None, Condition], ...]  # (record list or None, condition)
+    place: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +115,15 @@ class Rule:
     local_id: str
     pack_id: str
     learning_point: int
-    kind: str
-    indicator: str
+    kind: Kind
+    indicator: Indicator
     summary: str
     detail: str
     reason: str
     condition: Condition
     quote: str
     links: tuple[LinkSpec, ...]
+    place: Place | None = None
 
     @property
     def order(self) -> tuple[int, int, str]:

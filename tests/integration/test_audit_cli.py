@@ -17,8 +17,9 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.audit.summary import OUTCOMES
-from service.facts.synthetic import HARRY_PRE_BIRTH, random_facts
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
+from service.testing.synthetic import random_facts
 from tests.conftest import REPO
 
 PACK = "harry-2019"

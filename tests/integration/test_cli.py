@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from service.facts.synthetic import HARRY_PRE_BIRTH
+from service.facts.examples import HARRY_PRE_BIRTH
 from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, REPO
 
 HARRY_DIR = KNOWLEDGE / "harry-2019"

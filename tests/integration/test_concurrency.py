@@ -10,9 +10,9 @@ import httpx
 import msgspec
 
 from service.evaluation.evaluator import Evaluator
-from service.facts.synthetic import random_facts
 from service.facts.vocabulary import Facts
 from service.packs.loader import load_packs
+from service.testing.synthetic import random_facts
 from tests.conftest import KNOWLEDGE
 from tests.server import running_server
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from service.facts.synthetic import HARRY_PRE_BIRTH
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.packs.loader import load_packs, normalise_quote_text
 from tests.conftest import HARRY, KNOWLEDGE, prompt_ids
 

@@ -18,7 +18,7 @@ from service.audit.sinks import AuditWriteError, DescriptorSink, file_sink
 from service.audit.trail import AuditTrail
 from service.audit.verify import DELETED, EDITED, REORDERED, UNPARSEABLE, verify_files
 from service.evaluation.evaluator import Evaluator
-from service.facts.synthetic import HARRY_PRE_BIRTH
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
 from service.packs.loader import load_packs
 from tests.conftest import KNOWLEDGE

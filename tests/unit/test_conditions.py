@@ -4,70 +4,71 @@ from __future__ import annotations
 
 import pytest
 
-from service.packs import conditions as cond
+from service.conditions import parse as parsing
+from service.conditions import reference, tree, words
 
 LISTS = {"parents"}
 
 
-def parse(data: object, terms: dict | None = None) -> cond.Condition:
-    return cond.parse(data, terms or {}, LISTS)
+def parse(data: object, terms: dict | None = None) -> tree.Condition:
+    return parsing.parse(data, terms or {}, LISTS)
 
 
 @pytest.mark.parametrize(
     ("text", "atom"),
     [
-        ("child.unborn", cond.Atom("child.unborn", "true")),
-        ("not child.unborn", cond.Atom("child.unborn", "not_true")),
-        ("child.unborn is false", cond.Atom("child.unborn", "false")),
-        ("child.unborn is not false", cond.Atom("child.unborn", "not_false")),
-        ("child.unborn is unknown", cond.Atom("child.unborn", "unknown")),
-        ("child.unborn  is   known", cond.Atom("child.unborn", "known")),
-        ("family_support in [none, limited]", cond.Atom("family_support", "in", ("none", "limited"))),
-        ("risk_indicators >= 2", cond.Atom("risk_indicators", "ge", 2)),
-        ("child.age_months < 12", cond.Atom("child.age_months", "lt", 12)),
-        ("assessment_factors has 4B", cond.Atom("assessment_factors", "has", "4B")),
+        ("child.unborn", tree.atom("child.unborn", "true")),
+        ("not child.unborn", tree.atom("child.unborn", "not_true")),
+        ("child.unborn is false", tree.atom("child.unborn", "false")),
+        ("child.unborn is not false", tree.atom("child.unborn", "not_false")),
+        ("child.unborn is unknown", tree.atom("child.unborn", "unknown")),
+        ("child.unborn  is   known", tree.atom("child.unborn", "known")),
+        ("family_support in [none, limited]", tree.atom("family_support", "in", ("none", "limited"))),
+        ("risk_indicators >= 2", tree.atom("risk_indicators", "ge", 2)),
+        ("child.age_months < 12", tree.atom("child.age_months", "lt", 12)),
+        ("assessment_factors has 4B", tree.atom("assessment_factors", "has", "4B")),
     ],
 )
-def test_atoms_read_as_written(text: str, atom: cond.Atom) -> None:
-    assert cond.parse_atom(text) == atom
+def test_atoms_read_as_written(text: str, atom: tree.Atom) -> None:
+    assert parsing.parse_atom(text) == atom
 
 
 @pytest.mark.parametrize("text", ["child unborn", "x >= many", "Child.Unborn", "a in []", ""])
 def test_unreadable_atoms_say_what_to_write(text: str) -> None:
-    with pytest.raises(cond.ConditionError, match=r"write|value"):
-        cond.parse_atom(text)
+    with pytest.raises(tree.ConditionError, match=r"write|value"):
+        parsing.parse_atom(text)
 
 
 def test_not_of_a_compound_keeps_unknown_distinct_from_false() -> None:
     condition = parse({"not": {"all": ["a.x", "not a.y"]}})
-    assert condition == cond.AnyOf((cond.Atom("a.x", "not_true"), cond.Atom("a.y", "true")))
+    assert condition == tree.AnyOf((tree.atom("a.x", "not_true"), tree.atom("a.y", "true")))
     # a.x unknown: "not (a.x and …)" holds, because a.x is not known to be true
-    assert cond.holds(condition, {}, {})
-    assert not cond.holds(condition, {"a": {"x": True, "y": False}}, {})
+    assert reference.holds(condition, {}, {})
+    assert not reference.holds(condition, {"a": {"x": True, "y": False}}, {})
 
 
 def test_not_of_a_comparison_includes_unknown() -> None:
     condition = parse({"not": "child.age_months >= 12"})
-    assert cond.holds(condition, {}, {})
-    assert cond.holds(condition, {"child": {"age_months": 3}}, {})
-    assert not cond.holds(condition, {"child": {"age_months": 12}}, {})
+    assert reference.holds(condition, {}, {})
+    assert reference.holds(condition, {"child": {"age_months": 3}}, {})
+    assert not reference.holds(condition, {"child": {"age_months": 12}}, {})
 
 
 def test_some_over_records_and_the_facts_that_explain_it() -> None:
     condition = parse({"some parents": {"any": ["care_leaver", "family_support in [none]"]}})
     facts = {"parents": [{"care_leaver": False}, {"care_leaver": True, "family_support": "none"}]}
-    assert cond.explain(condition, facts, {}) == [
+    assert reference.explain(condition, facts, {}) == [
         ("parents[1].care_leaver", True),
         ("parents[1].family_support", "none"),
     ]
-    assert cond.explain(condition, {"parents": [{}]}, {}) is None
-    assert cond.explain(condition, {}, {}) is None
+    assert reference.explain(condition, {"parents": [{}]}, {}) is None
+    assert reference.explain(condition, {}, {}) is None
 
 
 def test_terms_are_reused_by_name_and_described_by_name() -> None:
     terms = {"active_case": parse({"any": ["child.unborn", "child.child_protection_plan"]})}
     condition = parse({"all": ["active_case", "not x.y"]}, terms)
-    assert cond.describe(condition) == "active case and x.y is not yes (no or unknown)"
+    assert words.describe(condition) == "active case and x.y is not yes (no or unknown)"
 
 
 @pytest.mark.parametrize(
@@ -82,5 +83,5 @@ def test_terms_are_reused_by_name_and_described_by_name() -> None:
     ],
 )
 def test_malformed_conditions_are_explained(data: object, message: str) -> None:
-    with pytest.raises(cond.ConditionError, match=message):
+    with pytest.raises(tree.ConditionError, match=message):
         parse(data)

@@ -8,11 +8,13 @@ from pathlib import Path
 import msgspec
 
 from bench.generated_pack import generated_pack
-from service.engine.compiler import MAX_TESTS, STACK_LIMIT, _Trie, compile_packs, fnv1a_32
-from service.engine.reference_matcher import ReferenceMatcher
-from service.evaluation.evaluator import Evaluator, ReferenceEvaluator
-from service.facts.synthetic import random_facts
+from service.engine.alternatives import MAX_TESTS, fnv1a_32
+from service.engine.compiler import compile_packs
+from service.engine.rulesets import STACK_LIMIT, _Trie
+from service.evaluation.evaluator import Evaluator
 from service.facts.vocabulary import Facts
+from service.testing.reference import ReferenceEvaluator, ReferenceMatcher
+from service.testing.synthetic import random_facts
 
 
 def test_keys_are_hashed_as_the_engine_hashes_them() -> None:

@@ -14,11 +14,12 @@ import msgspec
 import pytest
 
 from bench.generated_pack import generated_pack
-from service.engine.reference_matcher import ReferenceMatcher
-from service.evaluation.evaluator import Evaluator, ReferenceEvaluator
-from service.facts.synthetic import HARRY_PRE_BIRTH, random_facts
+from service.evaluation.evaluator import Evaluator
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
 from service.packs.loader import load_packs
+from service.testing.reference import ReferenceEvaluator, ReferenceMatcher
+from service.testing.synthetic import random_facts
 from tests.conftest import FIXTURE_PACKS, KNOWLEDGE
 
 CASES = 20_000

@@ -1,4 +1,5 @@
 """Synthetic fact sets for tests and benchmarks: varied, realistic in shape, reproducible.
+The service never imports this package.
 
 Every fact is sometimes known, sometimes left out and sometimes sent as null, so "not known"
 is exercised as much as yes and no. Nothing here describes a real family.
@@ -10,27 +11,9 @@ import random
 from typing import Any, get_args
 
 from service.facts.cin_codes import CIN_CODES
+from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.paths import vocabulary
 from service.facts.vocabulary import FamilySupport, Role
-
-HARRY_PRE_BIRTH: dict[str, Any] = {
-    "child": {"unborn": True},
-    "parents": [
-        {
-            "role": role,
-            "care_leaver": True,
-            "childhood_abuse_or_neglect": True,
-            "mental_health_history": True,
-            "family_support": "limited",
-        }
-        for role in ("mother", "father")
-    ],
-    "cause_for_concern": {
-        "completing_form": True,
-        "holds_information_from_other_agencies": True,
-        "information_from_other_agencies_included": False,
-    },
-}
 
 _CODES = sorted(CIN_CODES - {"21"})
 
