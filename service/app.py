@@ -13,7 +13,8 @@ from litestar.plugins.structlog import StructlogPlugin
 from service import __version__
 from service.audit.sinks import AuditSink, AuditWriteError, file_sink, stdout_sink
 from service.audit.trail import AuditTrail
-from service.evaluation.guidance import Guidance
+from service.guidance.answers import KnowledgeRef
+from service.guidance.service import Guidance
 from service.http.docs_page import DocsPagePlugin, OpenAPIDocumentPlugin
 from service.http.evaluate import EvaluationController
 from service.http.headers import add_response_headers
@@ -21,7 +22,6 @@ from service.http.health import health, ready
 from service.http.knowledge import KnowledgeController
 from service.http.openapi import build_document
 from service.http.problems import internal_error, problem_details_config
-from service.http.schemas import KnowledgeRef
 from service.logs import litestar_structlog_config
 from service.settings import Settings, settings_from_env
 from service.startup import check_audit_destination, load_knowledge

@@ -19,6 +19,8 @@ DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 KIB = 1024
 MIB = 1024 * KIB
+MAX_BODY_BYTES = 64 * KIB  # a request body; the largest real case is a few KiB
+MAX_HEAD_BYTES = 16 * KIB  # a request line and its headers
 
 
 class ConfigurationError(ValueError):
@@ -44,8 +46,8 @@ class Settings(Struct, kw_only=True, frozen=True):
     port: int = 8000
     workers: int = 1
     # Limits of the HTTP front door (see the README, "Security and limits")
-    max_body_bytes: int = 64 * KIB
-    max_head_bytes: int = 16 * KIB
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_head_bytes: int = MAX_HEAD_BYTES
     header_timeout: float = 10.0  # seconds to send a request's line and headers
     body_timeout: float = 10.0  # seconds to send a request's body, once its headers are in
     keepalive_timeout: int = 5  # seconds an idle keep-alive connection is kept open

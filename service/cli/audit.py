@@ -96,10 +96,10 @@ def _summarize(args: argparse.Namespace) -> int:
 def _knowledge() -> dict[str, PackTexts]:
     """The knowledge this machine has, for the prompts' own words (used only when digests match)."""
     from service.packs.loader import PackError, load_packs
-    from service.settings import Settings
+    from service.settings import settings_from_env
 
     try:
-        return pack_texts(load_packs(Settings.from_env().knowledge_dirs, None))
+        return pack_texts(load_packs(settings_from_env().knowledge_dirs, None))
     except (PackError, OSError):
         return {}
 

@@ -9,12 +9,11 @@ from service.checking.engine_fit import engine_refusals
 from service.checking.scenarios import PackReport, run_scenarios
 from service.evaluation.evaluator import Evaluator
 from service.packs.loader import PackError, PackProblem, discover, load_pack
-
-DEFAULT_DIRS = (Path("knowledge"),)
+from service.settings import settings_from_env
 
 
 def check(dirs: list[Path]) -> int:
-    roots = dirs or list(DEFAULT_DIRS)
+    roots = dirs or list(settings_from_env().knowledge_dirs)
     missing = [root for root in roots if not root.exists()]
     for root in missing:
         print(f"{root}: no such folder", file=sys.stderr)

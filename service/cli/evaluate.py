@@ -11,10 +11,10 @@ import msgspec
 from service.cli.knowledge import packs_for
 from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
+from service.guidance.answers import KnowledgeRef
 from service.guidance.decoding import REQUIRED, RequestRejected, StrictDecoder
 from service.guidance.requests import EvaluationRequest
-from service.http.schemas import KnowledgeRef
-from service.settings import Settings
+from service.settings import settings_from_env
 
 
 class EvaluationOutput(msgspec.Struct, kw_only=True):
@@ -64,7 +64,7 @@ def evaluate(args: argparse.Namespace) -> int:
         for problem in rejected.problems:
             print(f"{args.file}: {problem}", file=sys.stderr)
         return 2
-    prompts = Evaluator(packs, Settings.from_env().link_settings).evaluate(facts)
+    prompts = Evaluator(packs, settings_from_env().link_settings).evaluate(facts)
     knowledge = [KnowledgeRef(pack=p.id, version=p.version, digest=p.digest) for p in packs]
     if args.json:
         output = EvaluationOutput(knowledge=knowledge, prompts=prompts)

@@ -7,11 +7,11 @@ import sys
 
 from service.packs.loader import PackError, load_packs
 from service.packs.model import Pack
-from service.settings import Settings
+from service.settings import settings_from_env
 
 
 def packs_for(args: argparse.Namespace) -> list[Pack] | None:
-    settings = Settings.from_env()
+    settings = settings_from_env()
     dirs = tuple(args.knowledge) if getattr(args, "knowledge", None) else settings.knowledge_dirs
     only = args.pack or settings.packs
     try:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from service import __version__
+from service.settings import ConfigurationError
 
 
 def _knowledge_args(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
 
     check = commands.add_parser("check", help="validate packs, run their scenarios, report coverage")
-    check.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="default: knowledge/")
+    check.add_argument(
+        "dirs",
+        nargs="*",
+        type=Path,
+        metavar="DIR",
+        help="default: GUIDANCE_KNOWLEDGE, else the shipped knowledge",
+    )
 
     evaluate = commands.add_parser("evaluate", help="prompts for a facts file, without a server")
     evaluate.add_argument(
@@ -70,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigurationError as error:
+        print(f"guidance: {error.setting}: {error.message}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from service.cli.serve import serve
 

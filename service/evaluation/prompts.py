@@ -6,7 +6,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from service.packs.model import Indicator, Kind
+from service.packs.model import SUMMARY_MAX_CHARS, Indicator, Kind
 
 FactValue = bool | int | str | list[str] | None
 
@@ -51,7 +51,13 @@ class Prompt(Struct, kw_only=True, omit_defaults=True):
     learning_point: Annotated[int, Meta(description="The learning point the prompt comes from.")]
     kind: Annotated[Kind, Meta(description="What the practitioner is invited to do.")]
     indicator: Annotated[Indicator, Meta(description="How prominently to show it.")]
-    summary: Annotated[str, Meta(max_length=140, description="Plain English, at most 140 characters.")]
+    summary: Annotated[
+        str,
+        Meta(
+            max_length=SUMMARY_MAX_CHARS,
+            description=f"Plain English, at most {SUMMARY_MAX_CHARS} characters.",
+        ),
+    ]
     detail: Annotated[str, Meta(description="More guidance, as Markdown.")]
     source: Source
     because: Annotated[list[Because], Meta(description="The facts that made it appear.")]

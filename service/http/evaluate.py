@@ -6,12 +6,12 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, post
 
 from service.audit.sinks import AuditWriteError
+from service.guidance.answers import EvaluationResponse, FeedbackReceipt
 from service.guidance.decoding import StrictDecoder
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
 from service.http.bodies import read_json
 from service.http.headers import request_id_of
 from service.http.problems import invalid_field, problem
-from service.http.schemas import EvaluationResponse, FeedbackReceipt
 from service.http.state import guidance_of, knowledge_refs
 
 ANONYMOUS = "anonymous"

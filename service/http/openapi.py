@@ -20,6 +20,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import CROSS_FIELD_RULES
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
 from service.http.problems import PROBLEM_BASE
+from service.settings import KIB, MAX_BODY_BYTES, MAX_HEAD_BYTES
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _REF = "#/components/schemas/{name}"
@@ -87,9 +88,13 @@ _PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "NotFound": (404, "No such resource.", ()),
     "MethodNotAllowed": (405, "This method is not allowed on this path.", ()),
     "RequestTimeout": (408, "The request's headers or body were not received in time.", ()),
-    "PayloadTooLarge": (413, "The body is larger than 64 KiB.", ()),
+    "PayloadTooLarge": (413, f"The body is larger than {MAX_BODY_BYTES // KIB} KiB.", ()),
     "UnsupportedMediaType": (415, "The body is not sent as JSON (`Content-Type: application/json`).", ()),
-    "RequestHeadTooLarge": (431, "The request line and headers are larger than 16 KiB.", ()),
+    "RequestHeadTooLarge": (
+        431,
+        f"The request line and headers are larger than {MAX_HEAD_BYTES // KIB} KiB.",
+        (),
+    ),
     "InternalError": (500, "The service could not answer; no internals are disclosed.", ()),
     "Unavailable": (
         503,

@@ -19,6 +19,7 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.guidance.decoding import RequestRejected
+from service.settings import KIB, MAX_BODY_BYTES
 
 PROBLEM_BASE = "https://safeguarding-guidance.example/problems/"
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
@@ -129,7 +130,7 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     detail = {
         404: "No such resource.",
         405: "This method is not allowed here.",
-        413: "The request body is larger than 64 KiB.",
+        413: f"The request body is larger than {MAX_BODY_BYTES // KIB} KiB.",
     }.get(exc.status_code, str(exc.detail))
     return ProblemDetailsException(
         status_code=exc.status_code,

@@ -6,35 +6,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from service.evaluation.prompts import Prompt
-from service.guidance.requests import UUID_PATTERN, Outcome
-
-
-class KnowledgeRef(Struct, kw_only=True):
-    """Which knowledge produced the answer: a pack's id, version and content digest."""
-
-    pack: Annotated[str, Meta(examples=["harry-2019"])]
-    version: Annotated[str, Meta(examples=["1.0.0"])]
-    digest: Annotated[
-        str, Meta(description="SHA-256 over the pack's files.", pattern=r"^sha256:[0-9a-f]{64}$")
-    ]
-
-
-class EvaluationResponse(Struct, kw_only=True):
-    evaluation_id: Annotated[
-        str, Meta(description="Quote it when sending feedback on a prompt.", pattern=UUID_PATTERN)
-    ]
-    knowledge: Annotated[list[KnowledgeRef], Meta(description="Every pack consulted.")]
-    prompts: Annotated[
-        list[Prompt],
-        Meta(description="Most prominent first, then by learning point, then by id. Often empty."),
-    ]
-
-
-class FeedbackReceipt(Struct, kw_only=True):
-    evaluation_id: str
-    prompt_id: str
-    outcome: Outcome
+from service.guidance.answers import KnowledgeRef
 
 
 class LinkView(Struct, kw_only=True, omit_defaults=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar import Request
 
-from service.evaluation.guidance import Guidance
-from service.http.schemas import KnowledgeRef
+from service.guidance.answers import KnowledgeRef
+from service.guidance.service import Guidance
 
 
 def guidance_of(request: Request) -> Guidance:
