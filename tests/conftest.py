@@ -15,6 +15,8 @@ from service.settings import DEFAULT_KNOWLEDGE_DIR, Settings
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = DEFAULT_KNOWLEDGE_DIR
 FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
+# The tests' own pack: rules worded once for the tests, never reworded by a knowledge maintainer.
+SEMANTICS_PACK = REPO / "tests" / "fixtures" / "semantics-pack"
 HARRY = "harry-2019"
 
 

@@ -8,13 +8,16 @@ scenario proves it silent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
 from service.evaluation.evaluator import Evaluator
 from service.facts.vocabulary import Facts
 from service.packs.loader import SCENARIOS_FILE, PackProblem
-from service.packs.model import Pack
+from service.packs.model import Pack, ScenarioSpec
+
+Shown = dict[str, list[tuple[str, Any]]]  # local rule id -> the facts its prompt cites, in order
 
 
 @dataclass
@@ -25,10 +28,38 @@ class ScenarioOutcome:
     missing: list[str]  # expected to show, did not
     unexpected: list[str]  # expected not to show, did
     error: str | None = None
+    wrong_because: list[str] = field(default_factory=list)  # what the cited facts lacked or had
 
     @property
     def passed(self) -> bool:
-        return not (self.missing or self.unexpected or self.error)
+        return not (self.missing or self.unexpected or self.error or self.wrong_because)
+
+
+def judge(scenario: ScenarioSpec, shown: Shown) -> ScenarioOutcome:
+    """The scenario's expectations against what was shown (``shown`` in the order shown)."""
+    wrong = []
+    for rule_id, cited in scenario.because.items():
+        facts = shown.get(rule_id)
+        for fact in cited:
+            if facts is not None and (fact.path, fact.value) not in facts:
+                wrong.append(f"{rule_id} does not cite {fact.path} = {_json(fact.value)}")
+    for rule_id, prefixes in scenario.not_because.items():
+        for path, _ in shown.get(rule_id, ()):
+            for prefix in prefixes:
+                if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+                    wrong.append(f"{rule_id} cites {path}, under {prefix}")
+    return ScenarioOutcome(
+        name=scenario.name,
+        description=scenario.description,
+        shown=list(shown),
+        missing=[r for r in scenario.shows if r not in shown],
+        unexpected=[r for r in scenario.does_not_show if r in shown],
+        wrong_because=wrong,
+    )
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 @dataclass
@@ -92,17 +123,20 @@ def run_scenarios(pack: Pack, evaluator: Evaluator) -> PackReport:
                 ScenarioOutcome(scenario.name, scenario.description, [], [], [], f"facts: {error}")
             )
             continue
-        shown = [p.id[len(prefix) :] for p in evaluator.evaluate(facts) if p.id.startswith(prefix)]
+        shown = {
+            p.id[len(prefix) :]: [(b.path, b.value) for b in p.because]
+            for p in evaluator.evaluate(facts)
+            if p.id.startswith(prefix)
+        }
+        for rule_id in [*scenario.because, *scenario.not_because]:
+            if rule_id not in scenario.shows:
+                report.problems.append(
+                    PackProblem(
+                        file, f"scenario `{scenario.name}` checks what `{rule_id}` cites; list it in `shows`"
+                    )
+                )
         # Coverage counts only what a scenario asserts and the evaluation bears out.
         report.fired.update(rule_id for rule_id in scenario.shows if rule_id in shown)
         report.proven_silent.update(rule_id for rule_id in scenario.does_not_show if rule_id not in shown)
-        report.outcomes.append(
-            ScenarioOutcome(
-                name=scenario.name,
-                description=scenario.description,
-                shown=shown,
-                missing=[r for r in scenario.shows if r not in shown],
-                unexpected=[r for r in scenario.does_not_show if r in shown],
-            )
-        )
+        report.outcomes.append(judge(scenario, shown))
     return report

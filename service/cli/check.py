@@ -78,6 +78,8 @@ def _print_report(report: PackReport) -> None:
             )
         for rule_id in outcome.unexpected:
             print(f"    expected {rule_id} not to show; it did")
+        for complaint in outcome.wrong_because:
+            print(f"    {complaint}")
     covered = round(report.coverage * 100)
     print(f"  coverage: {covered}% of rules both fire in a scenario and are proven silent in one")
     for rule_id in report.never_fired:

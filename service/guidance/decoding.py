@@ -84,14 +84,19 @@ class StrictDecoder(Generic[T]):
 
     def _diagnose(self, raw: bytes, error: Exception) -> RequestRejected:
         """Every problem of a document the fast path refused."""
-        if isinstance(error, UnicodeDecodeError):
-            return _syntax(_utf8_offset(raw), "not valid UTF-8")
+        # msgspec stops at the first fault; a document that is wrong in its bytes or its syntax
+        # further on is reported as such, for that is what must be mended first.
+        invalid = _utf8_offset(raw)
+        if invalid is not None:
+            return _syntax(invalid, "not valid UTF-8")
         if not isinstance(error, msgspec.ValidationError):
             return _json_syntax(raw, error)
         try:
             document = _parse_keeping_repeats(raw)
         except _TooDeep:
             document = None
+        except ValueError as not_json:  # the first fault msgspec met was a type; others follow
+            return _jiter_syntax(raw, str(not_json))
         problems = [] if document is None else _Walker().check(document, self.type, "")
         if not problems:  # the walker names every fault msgspec finds; this is a safety net
             problems = [_from_msgspec(str(error))]
@@ -224,6 +229,7 @@ class _Walker:
             self.problems.append(_from_msgspec(str(error), path))
 
 
+LONE_SURROGATE = "a lone surrogate (\\u escape of half a character) is not text"
 REPEATED_KEY = "this key is repeated in its object (I-JSON): send each key once"
 UNKNOWN_FIELD = "unknown field `{key}`; check its spelling against the vocabulary"
 REQUIRED = "this field is required"
@@ -291,12 +297,28 @@ def _syntax(offset: int, message: str) -> RequestRejected:
     return RequestRejected([Problem(field="", message=message, offset=offset)], syntax=True)
 
 
-def _utf8_offset(raw: bytes) -> int:
+def _utf8_offset(raw: bytes) -> int | None:
+    """Where the bytes stop being UTF-8, if they do."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return error.start
-    return 0
+    return None
+
+
+def _jiter_syntax(raw: bytes, message: str) -> RequestRejected:
+    lone = _LONE_SURROGATE.search(raw)
+    if lone:
+        return _syntax(lone.start(), LONE_SURROGATE)
+    at = _JITER_POSITION.search(message)
+    offset = 0
+    if at:
+        line, column = int(at.group(1)), int(at.group(2))
+        lines = raw.decode("utf-8").split("\n")
+        offset = sum(len(text.encode()) + 1 for text in lines[: line - 1])
+        offset += len(lines[line - 1][: max(column - 1, 0)].encode()) if line <= len(lines) else 0
+        message = message[: at.start()]
+    return _syntax(offset, f"not valid JSON: {message}")
 
 
 def _json_syntax(raw: bytes, error: Exception) -> RequestRejected:
@@ -305,7 +327,7 @@ def _json_syntax(raw: bytes, error: Exception) -> RequestRejected:
         return _syntax(0, "the request body is empty; send a JSON object")
     lone = _LONE_SURROGATE.search(raw)
     if lone:
-        return _syntax(lone.start(), "a lone surrogate (\\u escape of half a character) is not text")
+        return _syntax(lone.start(), LONE_SURROGATE)
     found = _MSGSPEC_BYTE.search(text)
     offset = int(found.group(1)) if found else 0
     message = _MSGSPEC_BYTE.sub("", text).replace("JSON is malformed: ", "").strip()

@@ -76,12 +76,21 @@ class RulesSpec(_Spec):
     rules: list[RuleSpec]
 
 
+class CitedFactSpec(_Spec):
+    path: str
+    value: bool | int | str | None
+
+
 class ScenarioSpec(_Spec):
     name: str
     description: str
     facts: dict[str, Any]
     shows: list[str] = []
     does_not_show: list[str] = []
+    # For a rule the scenario shows: facts its prompt must cite (`because`), and paths under
+    # which it must cite nothing (`not_because`, e.g. `parents[1]` for another parent).
+    because: dict[str, list[CitedFactSpec]] = {}
+    not_because: dict[str, list[str]] = {}
 
 
 class ScenariosSpec(_Spec):

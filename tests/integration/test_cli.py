@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.facts.examples import HARRY_PRE_BIRTH
-from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, REPO
+from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, REPO, SEMANTICS_PACK
 
 HARRY_DIR = KNOWLEDGE / "harry-2019"
 
@@ -27,8 +27,9 @@ def guidance(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_check_passes_on_the_shipped_and_fixture_packs_with_full_coverage() -> None:
-    result = guidance("check", str(KNOWLEDGE), str(FIXTURE_PACKS))
+def test_check_passes_on_the_fixture_packs_with_full_coverage() -> None:
+    # The shipped packs' scenarios run once per `make test`, through the API (test_scenarios.py).
+    result = guidance("check", str(FIXTURE_PACKS), str(SEMANTICS_PACK))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK: 2 packs checked" in result.stdout
     assert result.stdout.count("coverage: 100%") == 2
@@ -59,12 +60,12 @@ def test_cli_evaluate_gives_exactly_the_apis_prompts(
 
 def test_cli_evaluate_prints_readable_text(tmp_path: Path) -> None:
     facts_file = tmp_path / "facts.json"
-    facts_file.write_text(json.dumps(HARRY_PRE_BIRTH))
-    result = guidance("evaluate", str(facts_file))
+    facts_file.write_text(json.dumps({"child": {"unborn": True}, "parents": [{"capacity_doubt": True}]}))
+    result = guidance("evaluate", str(facts_file), "--knowledge", str(SEMANTICS_PACK))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("5 prompts from harry-2019 1.0.0")
-    assert "[WARNING] check · learning point 2 · harry-2019/lp2-include-agency-information" in result.stdout
-    assert "Why: You are completing a cause-for-concern form" in result.stdout
+    assert result.stdout.startswith("3 prompts from semantics-test 0.1.0")
+    assert "[WARNING] check · learning point 2 · semantics-test/check-not-yet-done" in result.stdout
+    assert "Why: This is a pre-birth case and the assessment is not recorded as done." in result.stdout
 
 
 def test_cli_evaluate_rejects_a_bad_facts_file_naming_the_field(tmp_path: Path) -> None:
@@ -90,11 +91,11 @@ def test_cli_evaluate_can_use_one_pack_of_several(tmp_path: Path) -> None:
 
 
 def test_rules_prints_a_table_with_conditions_in_words() -> None:
-    result = guidance("rules")
+    result = guidance("rules", "--knowledge", str(SEMANTICS_PACK))
     assert result.returncode == 0, result.stderr
-    assert "harry-2019 1.0.0" in result.stdout
-    assert "lp6-request-pre-birth-social-work-assessment" in result.stdout
-    assert "risk_indicators ≥ 2" in result.stdout
+    assert "semantics-test 0.1.0" in result.stdout
+    assert "consider-combined-factors" in result.stdout
+    assert "factors ≥ 2" in result.stdout
 
 
 # --- A broken pack fails the check, naming the file and the problem --------------------------
@@ -102,8 +103,8 @@ def test_rules_prints_a_table_with_conditions_in_words() -> None:
 
 @pytest.fixture
 def pack_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "harry-2019"
-    shutil.copytree(HARRY_DIR, target)
+    target = tmp_path / "semantics-test"
+    shutil.copytree(SEMANTICS_PACK, target)
     return target
 
 
@@ -134,71 +135,79 @@ def test_an_unknown_fact_path_is_reported_with_rule_and_suggestion(pack_copy: Pa
     edit(pack_copy / "rules.yaml", "- child.unborn\n", "- child.unbron\n")
     output = failing_check(pack_copy)
     assert f"{pack_copy / 'rules.yaml'}:" in output
-    assert "rule lp6-pre-birth-risk-assessment" in output
+    assert "rule check-not-yet-done" in output
     assert "`child.unbron` is not a fact" in output and "Did you mean `child.unborn`?" in output
 
 
 def test_a_duplicate_rule_id_is_reported(pack_copy: Path) -> None:
-    edit(pack_copy / "rules.yaml", "- id: lp2-share-all-known", "- id: lp2-include-agency-information")
+    edit(pack_copy / "rules.yaml", "- id: doubt-named-parent", "- id: check-not-yet-done")
     output = failing_check(pack_copy)
-    assert "rule lp2-include-agency-information: this id is used by another rule" in output
+    assert "rule check-not-yet-done: this id is used by another rule" in output
 
 
 def test_an_altered_quote_is_reported(pack_copy: Path) -> None:
-    edit(pack_copy / "pack.yaml", "there must be a formal assessment", "there should be a formal assessment")
+    edit(pack_copy / "pack.yaml", "take particular care", "take some care")
     output = failing_check(pack_copy)
     assert f"{pack_copy / 'pack.yaml'}:" in output
-    assert "the quote of learning point 7 is not word for word in source.txt" in output
+    assert "the quote of learning point 3 is not word for word in source.txt" in output
 
 
 def test_a_missing_learning_point_is_reported(pack_copy: Path) -> None:
     text = (pack_copy / "pack.yaml").read_text()
-    start = text.index("  - number: 5\n")
-    end = text.index("  - number: 6\n")
+    start = text.index("  - number: 2\n")
+    end = text.index("  - number: 3\n")
     (pack_copy / "pack.yaml").write_text(text[:start] + text[end:])
     output = failing_check(pack_copy)
-    assert "the source has a learning point 5 that `learning_points` does not list" in output
+    assert "the source has a learning point 2 that `learning_points` does not list" in output
 
 
 def test_a_learning_point_no_rule_cites_is_reported(pack_copy: Path) -> None:
-    edit(pack_copy / "rules.yaml", "    learning_point: 5\n", "    learning_point: 4\n")
+    edit(pack_copy / "rules.yaml", "    learning_point: 1\n", "    learning_point: 2\n")
     output = failing_check(pack_copy)
-    assert "learning point 5 is cited by no rule" in output
+    assert "learning point 1 is cited by no rule" in output
 
 
 def test_a_wrong_type_in_a_rule_is_reported_with_its_line(pack_copy: Path) -> None:
-    edit(pack_copy / "rules.yaml", "    kind: escalate\n", "    kind: shout\n")
+    edit(pack_copy / "rules.yaml", "    kind: inform\n", "    kind: shout\n")
     output = failing_check(pack_copy)
     rules_lines = (pack_copy / "rules.yaml").read_text().splitlines()
     line = next(i for i, text in enumerate(rules_lines, 1) if "kind: shout" in text)
-    assert f"{pack_copy / 'rules.yaml'}:{line}: rule lp3-escalate-disagreement:" in output
+    assert f"{pack_copy / 'rules.yaml'}:{line}: rule inform-young-child:" in output
 
 
 def test_a_summary_over_140_characters_is_reported(pack_copy: Path) -> None:
     edit(
         pack_copy / "rules.yaml",
-        "    summary: Complete a timely assessment",
-        "    summary: " + "Please " * 20 + "complete a timely assessment",
+        "    summary: Several known factors combine.",
+        "    summary: " + "Please do note " * 12 + "that several known factors combine.",
     )
     output = failing_check(pack_copy)
     assert "summary is" in output and "keep it to 140" in output
 
 
 def test_a_threshold_out_of_range_is_reported(pack_copy: Path) -> None:
-    edit(pack_copy / "rules.yaml", "- risk_indicators >= 2", "- risk_indicators >= 99")
+    edit(pack_copy / "rules.yaml", "when: factors >= 2", "when: factors >= 99")
     output = failing_check(pack_copy)
-    assert "`risk_indicators` runs from 0 to" in output
+    assert "`factors` runs from 0 to" in output
 
 
 def test_a_failing_scenario_is_reported(pack_copy: Path) -> None:
-    scenarios = pack_copy / "scenarios.yaml"
-    text = scenarios.read_text()
-    text = text.replace("shows: [lp3-escalate-disagreement]\n", "shows: []\n")
-    scenarios.write_text(text)
-    edit(scenarios, "does_not_show: [lp3-escalate-disagreement]", "shows: [lp3-escalate-disagreement]")
+    edit(pack_copy / "scenarios.yaml", "does_not_show: [doubt-named-parent]", "shows: [doubt-named-parent]")
     output = failing_check(pack_copy)
-    assert "scenario harry-disagreement-escalated" in output
-    assert "expected lp3-escalate-disagreement to show; it did not" in output
+    assert "scenario capacity-assessed" in output
+    assert "expected doubt-named-parent to show; it did not" in output
+
+
+def test_a_fact_a_scenario_expects_cited_is_reported(pack_copy: Path) -> None:
+    edit(
+        pack_copy / "scenarios.yaml",
+        "    shows: [doubt-named-parent]\n",
+        "    shows: [doubt-named-parent]\n"
+        "    because:\n"
+        '      doubt-named-parent: [{path: "parents[0].capacity_doubt", value: false}]\n',
+    )
+    output = failing_check(pack_copy)
+    assert "doubt-named-parent does not cite parents[0].capacity_doubt = false" in output
 
 
 def test_a_rule_no_scenario_makes_fire_fails_the_coverage_check(pack_copy: Path) -> None:
@@ -207,9 +216,9 @@ def test_a_rule_no_scenario_makes_fire_fails_the_coverage_check(pack_copy: Path)
         "  - name: nothing-known\n"
         "    description: Nothing is known.\n"
         "    facts: {}\n"
-        "    does_not_show: [lp3-escalate-disagreement]\n"
+        "    does_not_show: [check-not-yet-done]\n"
     )
     output = failing_check(pack_copy)
-    assert "lp3-escalate-disagreement: no scenario makes it fire" in output
-    assert "lp7-capacity-assessment: no scenario proves it silent" in output
+    assert "check-not-yet-done: no scenario makes it fire" in output
+    assert "doubt-named-parent: no scenario proves it silent" in output
     assert "coverage: 0%" in output

@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.cli.main import main as guidance_main
-from tests.conftest import prompt_ids
+from tests.conftest import SEMANTICS_PACK, prompt_ids
 from tests.server import running_server
 
 JSON = {"Content-Type": "application/json"}
@@ -55,17 +55,20 @@ def test_an_age_of_the_wrong_type_is_refused_naming_it(client: TestClient, value
 
 @pytest.mark.parametrize("value", [0, "0", "false"], ids=repr)
 def test_schooling_answers_sent_as_numbers_or_text_are_refused_not_read_as_no(
-    client: TestClient, value: Any
+    client: TestClient, make_app: Any, value: Any
 ) -> None:
-    # Read as "no", these would silently drop the LP4 prompt; as null (not known) they show it.
+    # Read as "no", these would silently drop a prompt that asks about what is not known.
     parent = {"role": "mother", **dict.fromkeys(SCHOOLING, value)}
     problem = refused(
         client.post("/v1/evaluate", json={"facts": {"child": {"unborn": True}, "parents": [parent]}})
     )
     assert sorted(e["field"] for e in problem["errors"]) == sorted(f"facts.parents[0].{f}" for f in SCHOOLING)
     unknown = {"role": "mother", **dict.fromkeys(SCHOOLING)}
-    answer = client.post("/v1/evaluate", json={"facts": {"child": {"unborn": True}, "parents": [unknown]}})
-    assert "harry-2019/lp4-ask-parent-childhood" in prompt_ids(answer.json())
+    with TestClient(make_app(knowledge_dirs=(SEMANTICS_PACK,))) as semantics:
+        answer = semantics.post(
+            "/v1/evaluate", json={"facts": {"child": {"unborn": True}, "parents": [unknown]}}
+        )
+    assert "semantics-test/ask-open-schooling" in prompt_ids(answer.json())
 
 
 def test_every_offender_is_listed_with_its_path(client: TestClient) -> None:
@@ -187,7 +190,7 @@ def test_an_evaluation_id_with_a_trailing_newline_is_refused(client: TestClient)
     )
     feedback = {
         "evaluation_id": good.json()["evaluation_id"] + "\n",
-        "prompt_id": "harry-2019/lp5-apparent-ability",
+        "prompt_id": good.json()["prompts"][0]["id"],
         "outcome": "accepted",
     }
     problem = refused(client.post("/v1/feedback", json=feedback))

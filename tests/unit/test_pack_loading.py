@@ -10,20 +10,18 @@ import pytest
 from service.checking.engine_fit import engine_refusals
 from service.facts.paths import vocabulary
 from service.packs.loader import PackError, load_pack, load_packs, pack_digest
-from tests.conftest import FIXTURE_PACKS, KNOWLEDGE
-
-HARRY_DIR = KNOWLEDGE / "harry-2019"
+from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, SEMANTICS_PACK
 
 
 def test_the_digest_depends_only_on_content(tmp_path: Path) -> None:
     copy = tmp_path / "somewhere" / "else"
-    shutil.copytree(HARRY_DIR, copy)
-    assert pack_digest(copy) == pack_digest(HARRY_DIR)
+    shutil.copytree(SEMANTICS_PACK, copy)
+    assert pack_digest(copy) == pack_digest(SEMANTICS_PACK)
     crlf = copy / "rules.yaml"
     crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
-    assert pack_digest(copy) == pack_digest(HARRY_DIR)
+    assert pack_digest(copy) == pack_digest(SEMANTICS_PACK)
     crlf.write_bytes(crlf.read_bytes() + b"# a comment\r\n")
-    assert pack_digest(copy) != pack_digest(HARRY_DIR)
+    assert pack_digest(copy) != pack_digest(SEMANTICS_PACK)
 
 
 def test_the_vocabulary_is_derived_from_the_request_types() -> None:
@@ -43,22 +41,22 @@ def test_selecting_an_unknown_pack_is_an_error() -> None:
 
 
 def test_two_packs_with_one_id_are_refused(tmp_path: Path) -> None:
-    shutil.copytree(HARRY_DIR, tmp_path / "a")
-    shutil.copytree(HARRY_DIR, tmp_path / "b")
-    with pytest.raises(PackError, match="pack id `harry-2019` is also used by"):
+    shutil.copytree(SEMANTICS_PACK, tmp_path / "a")
+    shutil.copytree(SEMANTICS_PACK, tmp_path / "b")
+    with pytest.raises(PackError, match="pack id `semantics-test` is also used by"):
         load_packs([tmp_path])
 
 
 def test_a_malformed_pack_stops_loading_naming_file_rule_and_field(tmp_path: Path) -> None:
-    copy = tmp_path / "harry-2019"
-    shutil.copytree(HARRY_DIR, copy)
+    copy = tmp_path / "semantics-test"
+    shutil.copytree(SEMANTICS_PACK, copy)
     rules = copy / "rules.yaml"
     rules.write_text(rules.read_text().replace("    indicator: warning\n", "    indicator: loud\n", 1))
     with pytest.raises(PackError) as raised:
         load_pack(copy)
     (problem,) = raised.value.problems
     assert problem.file == rules
-    assert problem.rule == "lp2-include-agency-information"
+    assert problem.rule == "check-not-yet-done"
     assert "indicator" in problem.message and problem.line
 
 
@@ -67,8 +65,8 @@ def test_fixture_packs_load() -> None:
 
 
 def test_a_rule_too_large_for_the_engine_is_refused_naming_it(tmp_path: Path) -> None:
-    copy = tmp_path / "harry-2019"
-    shutil.copytree(HARRY_DIR, copy)
+    copy = tmp_path / "semantics-test"
+    shutil.copytree(SEMANTICS_PACK, copy)
     rules = copy / "rules.yaml"
     field_pairs = [
         ("care_leaver", "mental_health_history"),
@@ -78,13 +76,10 @@ def test_a_rule_too_large_for_the_engine_is_refused_naming_it(tmp_path: Path) ->
     ]
     wide = "".join(f"        - some parents:\n            any: [{a}, {b}]\n" for a, b in field_pairs)
     original = rules.read_text()
-    lp5_condition = (
-        "    when:\n      some parents:\n        any:\n          - care_leaver\n"
-        "          - extensive_childhood_involvement_with_services\n"
-    )
-    assert lp5_condition in original
-    rules.write_text(original.replace(lp5_condition, f"    when:\n      all:\n{wide}"))
+    condition = "    when: factors >= 2\n"
+    assert condition in original
+    rules.write_text(original.replace(condition, f"    when:\n      all:\n{wide}"))
     (problem,) = engine_refusals(load_pack(copy))
-    assert problem.rule == "lp5-apparent-ability"
+    assert problem.rule == "consider-combined-factors"
     assert "split the rule" in problem.message
     assert problem.file == rules and problem.line
