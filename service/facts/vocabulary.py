@@ -18,8 +18,9 @@ Role = Literal["mother", "father", "carer"]
 FamilySupport = Literal["none", "limited", "adequate"]
 
 
-def _flag(description: str) -> object:
-    return Annotated[bool | None, Meta(description=description, examples=[True])]
+def _yes_no(description: str) -> Meta:
+    """What a yes/no fact means: its annotation is ``Annotated[bool | None, _yes_no(…)]``."""
+    return Meta(description=description, examples=[True])
 
 
 class _Facts(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -29,7 +30,7 @@ class _Facts(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=Tru
 class Child(_Facts):
     """What is known about the child."""
 
-    unborn: _flag("A pre-birth case.") = None  # type: ignore[valid-type]
+    unborn: Annotated[bool | None, _yes_no("A pre-birth case.")] = None
     age_months: (
         Annotated[
             int,
@@ -42,7 +43,9 @@ class Child(_Facts):
         ]
         | None
     ) = None
-    child_protection_plan: _flag("The child is subject to a child protection plan.") = None  # type: ignore[valid-type]
+    child_protection_plan: Annotated[
+        bool | None, _yes_no("The child is subject to a child protection plan.")
+    ] = None
 
     def __post_init__(self) -> None:
         if self.unborn is True and self.age_months is not None:
@@ -59,70 +62,88 @@ class Parent(_Facts):
     role: Annotated[
         Role | None, Meta(description="Mother, father or another carer.", examples=["mother"])
     ] = None
-    care_leaver: _flag("Spent time in care as a child.") = None  # type: ignore[valid-type]
-    extensive_childhood_involvement_with_services: _flag(  # type: ignore[valid-type]
-        "Had extensive involvement with professionals during their own childhood."
-    ) = None
-    childhood_abuse_or_neglect: _flag("Experienced abuse or neglect as a child.") = None  # type: ignore[valid-type]
-    mental_health_history: _flag("Has a history of mental ill health, for example depression.") = None  # type: ignore[valid-type]
+    care_leaver: Annotated[bool | None, _yes_no("Spent time in care as a child.")] = None
+    extensive_childhood_involvement_with_services: Annotated[
+        bool | None, _yes_no("Had extensive involvement with professionals during their own childhood.")
+    ] = None
+    childhood_abuse_or_neglect: Annotated[
+        bool | None, _yes_no("Experienced abuse or neglect as a child.")
+    ] = None
+    mental_health_history: Annotated[
+        bool | None, _yes_no("Has a history of mental ill health, for example depression.")
+    ] = None
     family_support: Annotated[
         FamilySupport | None,
         Meta(description="Positive support available from their own family.", examples=["limited"]),
     ] = None
-    attended_special_school: _flag("Went to a special school.") = None  # type: ignore[valid-type]
-    additional_help_at_school: _flag(  # type: ignore[valid-type]
-        "Needed additional help at school for learning needs or behaviour."
-    ) = None
-    childhood_medication: _flag("Was prescribed medication as a child.") = None  # type: ignore[valid-type]
-    childhood_camhs_contact: _flag(  # type: ignore[valid-type]
-        "Had contact with Child and Adolescent Mental Health Services as a child."
-    ) = None
-    capacity_doubt: _flag(  # type: ignore[valid-type]
-        "There are reasons to doubt their mental capacity for a decision they face."
-    ) = None
-    capacity_formally_assessed: _flag(  # type: ignore[valid-type]
-        "A formal Mental Capacity Act 2005 assessment has been done for that decision."
-    ) = None
+    attended_special_school: Annotated[bool | None, _yes_no("Went to a special school.")] = None
+    additional_help_at_school: Annotated[
+        bool | None, _yes_no("Needed additional help at school for learning needs or behaviour.")
+    ] = None
+    childhood_medication: Annotated[bool | None, _yes_no("Was prescribed medication as a child.")] = None
+    childhood_camhs_contact: Annotated[
+        bool | None, _yes_no("Had contact with Child and Adolescent Mental Health Services as a child.")
+    ] = None
+    capacity_doubt: Annotated[
+        bool | None, _yes_no("There are reasons to doubt their mental capacity for a decision they face.")
+    ] = None
+    capacity_formally_assessed: Annotated[
+        bool | None, _yes_no("A formal Mental Capacity Act 2005 assessment has been done for that decision.")
+    ] = None
 
 
 class PreBirth(_Facts):
     """For a pre-birth case: the assessments done or asked for."""
 
-    risk_assessment_completed: _flag(  # type: ignore[valid-type]
-        "An assessment of the risks and vulnerabilities in this pre-birth case is complete."
-    ) = None
-    social_work_assessment_requested: _flag("A pre-birth social work assessment has been requested.") = None  # type: ignore[valid-type]
+    risk_assessment_completed: Annotated[
+        bool | None,
+        _yes_no("An assessment of the risks and vulnerabilities in this pre-birth case is complete."),
+    ] = None
+    social_work_assessment_requested: Annotated[
+        bool | None, _yes_no("A pre-birth social work assessment has been requested.")
+    ] = None
 
 
 class HealthProcedure(_Facts):
     """A serious health procedure proposed for the child, and the parents' decision about it."""
 
-    serious_procedure_proposed: _flag("A serious health procedure is proposed for the child.") = None  # type: ignore[valid-type]
-    parents_deciding: _flag("The parents must decide whether to consent to it.") = None  # type: ignore[valid-type]
-    parents_offered_support: _flag("The parents have been offered support with that decision.") = None  # type: ignore[valid-type]
-    local_professionals_informed: _flag(  # type: ignore[valid-type]
-        "Professionals working locally with the family know about the specific health issue."
-    ) = None
+    serious_procedure_proposed: Annotated[
+        bool | None, _yes_no("A serious health procedure is proposed for the child.")
+    ] = None
+    parents_deciding: Annotated[bool | None, _yes_no("The parents must decide whether to consent to it.")] = (
+        None
+    )
+    parents_offered_support: Annotated[
+        bool | None, _yes_no("The parents have been offered support with that decision.")
+    ] = None
+    local_professionals_informed: Annotated[
+        bool | None,
+        _yes_no("Professionals working locally with the family know about the specific health issue."),
+    ] = None
 
 
 class CauseForConcern(_Facts):
     """A cause-for-concern form the practitioner is completing."""
 
-    completing_form: _flag("The practitioner is completing a cause-for-concern form now.") = None  # type: ignore[valid-type]
-    holds_information_from_other_agencies: _flag(  # type: ignore[valid-type]
-        "The practitioner holds information that came from other agencies."
-    ) = None
-    information_from_other_agencies_included: _flag(  # type: ignore[valid-type]
-        "That information is included in the form."
-    ) = None
+    completing_form: Annotated[
+        bool | None, _yes_no("The practitioner is completing a cause-for-concern form now.")
+    ] = None
+    holds_information_from_other_agencies: Annotated[
+        bool | None, _yes_no("The practitioner holds information that came from other agencies.")
+    ] = None
+    information_from_other_agencies_included: Annotated[
+        bool | None, _yes_no("That information is included in the form.")
+    ] = None
 
 
 class ProfessionalDisagreement(_Facts):
     """The practitioner's disagreement with a decision made about the case."""
 
-    disagrees_with_decision: _flag("The practitioner disagrees with a decision made about the case.") = None  # type: ignore[valid-type]
-    remains_concerned: _flag("The practitioner remains concerned.") = None  # type: ignore[valid-type]
-    escalated: _flag("The disagreement has been escalated.") = None  # type: ignore[valid-type]
+    disagrees_with_decision: Annotated[
+        bool | None, _yes_no("The practitioner disagrees with a decision made about the case.")
+    ] = None
+    remains_concerned: Annotated[bool | None, _yes_no("The practitioner remains concerned.")] = None
+    escalated: Annotated[bool | None, _yes_no("The disagreement has been escalated.")] = None
 
 
 def _only_code_21_alone(codes: list[str] | None) -> None:
@@ -169,7 +190,9 @@ class Facts(_Facts):
     health_procedure: HealthProcedure | None = None
     cause_for_concern: CauseForConcern | None = None
     professional_disagreement: ProfessionalDisagreement | None = None
-    important_decision_pending: _flag("A parent faces an important decision.") = None  # type: ignore[valid-type]
+    important_decision_pending: Annotated[bool | None, _yes_no("A parent faces an important decision.")] = (
+        None
+    )
 
     def __post_init__(self) -> None:
         try:
