@@ -24,7 +24,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
 from service.packs.loader import load_packs
 from service.packs.model import Pack
-from service.settings import DEFAULT_KNOWLEDGE_DIR
+from service.settings import DEFAULT_KNOWLEDGE_DIR, Settings
 from service.testing.reference import rules_function
 from service.testing.synthetic import random_facts
 
@@ -120,12 +120,13 @@ def generated_figures(rules: int, facts: list[Facts], rounds: int) -> dict[str, 
 
 
 def audit_figures(packs: Sequence[Pack], facts: list[Facts], rounds: int) -> dict[str, float]:
-    """Microseconds per audit line (``AuditTrail.evaluation`` into an append-only file), with
-    the prompts the cases really get."""
+    """Microseconds per audit line (``AuditTrail.evaluation`` into an append-only file, with the
+    service's default free-space floor), with the prompts the cases really get."""
     evaluator = Evaluator(packs)
     prompts = [evaluator.evaluate(f) for f in facts]
     with tempfile.TemporaryDirectory() as folder:
-        trail = AuditTrail(file_sink(Path(folder) / "audit.log"), b"bench-key", list(packs))
+        sink = file_sink(Path(folder) / "audit.log", Settings().audit_min_free)
+        trail = AuditTrail(sink, b"bench-key", list(packs))
         trail.start()
         numbered = list(enumerate(prompts))
 

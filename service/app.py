@@ -11,7 +11,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.structlog import StructlogPlugin
 
 from service import __version__
-from service.audit.sinks import AuditSink, AuditWriteError, file_sink, stdout_sink
+from service.audit.sinks import AuditSink, AuditWriteError, open_audit_sink
 from service.audit.trail import AuditTrail
 from service.guidance.answers import KnowledgeRef
 from service.guidance.service import Guidance
@@ -24,7 +24,7 @@ from service.http.openapi import build_document
 from service.http.problems import internal_error, problem_details_config
 from service.logs import litestar_structlog_config
 from service.settings import Settings, settings_from_env
-from service.startup import check_audit_destination, load_knowledge
+from service.startup import load_knowledge
 
 API_DESCRIPTION = """\
 Prompts for safeguarding practitioners, drawn from the learning of published child
@@ -42,9 +42,7 @@ log = structlog.get_logger("guidance")
 def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = None) -> Litestar:
     settings = settings or settings_from_env()
     packs = load_knowledge(settings)
-    if audit_sink is None:
-        check_audit_destination(settings)
-    sink = audit_sink or (file_sink(settings.audit_file) if settings.audit_file else stdout_sink())
+    sink = audit_sink or open_audit_sink(settings)
     audit = AuditTrail(sink, settings.audit_key, packs)
     guidance = Guidance(packs, audit, settings.link_settings)
 
@@ -62,6 +60,7 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
                 "knowledge_refs": [
                     KnowledgeRef(pack=p.id, version=p.version, digest=p.digest) for p in packs
                 ],
+                "audit_retry_after": settings.audit_retry_after,
             }
         ),
         on_startup=[open_audit_chain],

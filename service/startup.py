@@ -6,9 +6,9 @@ so that ``guidance serve`` can refuse to start with one clear line instead of a 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
+from service.audit.sinks import open_audit_sink
 from service.checking.engine_fit import engine_refusals
 from service.evaluation.evaluator import Evaluator
 from service.packs.loader import PackError, UnknownPackError, load_packs
@@ -55,23 +55,11 @@ def check_links(link_settings: dict[str, str], packs: Sequence[Pack]) -> None:
 
 def check_audit_destination(settings: Settings) -> None:
     """The audit file's folder exists (it is never created silently) and the file can be opened
-    for appending. Standard output needs no check."""
-    path = settings.audit_file
-    if path is None:
+    for appending: :func:`open_audit_sink`, tried once. Standard output needs no check."""
+    if settings.audit_file is None:
         return
-    if not path.parent.is_dir():
-        raise ConfigurationError(
-            "GUIDANCE_AUDIT_FILE",
-            f"the folder {path.parent} does not exist; create it with the owner and permissions the "
-            "audit trail should have (the service never creates audit folders)",
-        )
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-    except OSError as error:
-        raise ConfigurationError(
-            "GUIDANCE_AUDIT_FILE", f"cannot open {path} for appending: {error.strerror}"
-        ) from None
-    os.close(descriptor)
+    sink = open_audit_sink(settings)
+    sink.close()
 
 
 def check_can_serve(settings: Settings) -> list[Pack]:

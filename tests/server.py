@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,10 +30,15 @@ def running_server(
     stdout: Path | None = None,
     stderr: Path | None = None,
     timeout: float = 30.0,
+    wait_for: str = "/ready",
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[str]:
     """Start the service on a free loopback port; yield its base URL; stop it afterwards.
 
-    ``stdout`` and ``stderr``, when given, are files that receive the server's output.
+    ``stdout`` and ``stderr``, when given, are files that receive the server's output. The
+    server counts as started when ``wait_for`` answers 200: ``/health`` for a server that is
+    expected never to be ready. ``preexec_fn`` runs in the server process before it starts
+    (to set a resource limit, for example).
     """
     port = free_port()
     environment = {
@@ -51,6 +56,7 @@ def running_server(
         env=environment,
         stdout=out,
         stderr=err,
+        preexec_fn=preexec_fn,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -60,7 +66,7 @@ def running_server(
                 output = process.stderr.read() if process.stderr else stderr.read_bytes()  # type: ignore[union-attr]
                 raise RuntimeError(f"server exited ({process.returncode}): {output.decode(errors='replace')}")
             try:
-                if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
+                if httpx.get(f"{base_url}{wait_for}", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

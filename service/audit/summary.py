@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from service.audit.verify import recover_glued
 from service.evaluation.explanations import render_records
 from service.facts.cin_codes import describe_cin_code
 from service.facts.paths import vocabulary
@@ -66,7 +67,12 @@ class Line:
     record: dict[str, Any]
 
 
-_EVENT_MARKERS = (b'"event":"evaluation"', b'"event":"feedback"', b'"event":"chain_start"')
+_EVENT_MARKERS = (
+    b'"event":"evaluation"',
+    b'"event":"feedback"',
+    b'"event":"chain_start"',
+    b'"event":"audit_resumed"',
+)
 
 
 @dataclass(slots=True)
@@ -79,21 +85,25 @@ class _Reader:
 
         Lines are decoded only when they name the event, so a pass stays cheap. Lines that
         fail to decode are counted in ``unreadable``; with ``count_others``, so are lines
-        naming no event at all.
+        naming no event at all. Empty lines are passed over. A whole record glued to the end
+        of a torn line (logs written before failed writes were cut back) is read all the same.
         """
         marker = f'"event":"{event}"'.encode()
         for path in self.paths:
             with path.open("rb") as handle:
                 for number, raw in enumerate(handle, start=1):
                     if marker not in raw:
-                        if count_others and not any(m in raw for m in _EVENT_MARKERS):
+                        if count_others and raw.strip() and not any(m in raw for m in _EVENT_MARKERS):
                             self.unreadable += 1
                         continue
                     try:
                         record = _decode(raw)
-                    except msgspec.DecodeError:
+                    except (msgspec.DecodeError, UnicodeDecodeError):
                         self.unreadable += 1
-                        continue
+                        glued = recover_glued(raw.rstrip(b"\n"))
+                        if glued is None:
+                            continue
+                        record = glued[1]
                     if isinstance(record, dict) and record.get("event") == event:
                         yield Line(path, number, record)
 

@@ -23,11 +23,11 @@ import msgspec
 import structlog
 
 from service.audit.chain import GENESIS, canonical, seal
-from service.audit.sinks import AuditSink, AuditWriteError
+from service.audit.sinks import AuditSink, AuditWriteError, SinkReplaced
 from service.evaluation.prompts import Prompt
 from service.packs.model import Pack
 
-__all__ = ["AuditTrail", "AuditWriteError"]
+__all__ = ["AuditReadiness", "AuditTrail", "AuditWriteError"]
 
 _log = structlog.get_logger("guidance.audit")
 
@@ -52,11 +52,32 @@ class _SinkLogger:
 # WARNING (Litestar's plugin configures one) must never silently drop audit records.
 _AUDIT_LOGGER_CLASS = structlog.make_filtering_bound_logger(logging.NOTSET)
 
+# How many times in a row the file may turn out replaced while one record is being written.
+_REPLACEMENTS = 3
+
+
+class AuditReadiness(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether the trail can take a record now; what ``GET /ready`` reports."""
+
+    ready: bool
+    reason: str | None = None  # audit-write-failed | audit-file-missing | audit-free-space-low
+    detail: str | None = None  # a sentence naming the sink and the figures; never a record's content
+
+
+class _Outage:
+    __slots__ = ("reason", "refused", "since")
+
+    def __init__(self, since: str, reason: str) -> None:
+        self.since = since
+        self.reason = reason
+        self.refused = 0
+
 
 class AuditTrail:
     def __init__(self, sink: AuditSink, key: bytes | None, packs: list[Pack] | tuple[Pack, ...]) -> None:
         # Keyed once; each case reference hashes on a copy (saves the key set-up per record).
         self._case_ref_mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        self._sink = sink
         self._new_chain()
         packs_list = [{"id": p.id, "version": p.version, "digest": p.digest} for p in packs]
         # Encoded once, in canonical form, and embedded as is in every record.
@@ -78,6 +99,8 @@ class AuditTrail:
         self._seq = 0
         self._prev = GENESIS
         self._pending_hash = GENESIS
+        self._follows: dict[str, Any] | None = None  # the head of the chain this one continues
+        self._outage: _Outage | None = None  # since when records have been refused, and why
 
     def _chain_and_seal(self, _logger: Any, _method: str, event_dict: dict[str, Any]) -> bytes:
         event_dict["ts"] = _utc_timestamp()
@@ -90,13 +113,39 @@ class AuditTrail:
     def _write(self, event: str, **fields: Any) -> None:
         with self._lock:
             try:
-                if self._seq == 0 and event != "chain_start":
-                    self._append("chain_start", **self._chain_start_fields())
-                self._append(event, **fields)
+                self._append_owed(event, fields)
             except AuditWriteError as error:
+                self._unavailable(error, refused=1)
                 # For operators, on the process log: which sink failed and how; nothing of the request.
-                _log.error("audit_write_failed", record=event, error=str(error))
+                _log.error("audit_write_failed", record=event, reason=error.reason, error=str(error))
                 raise
+
+    def _append_owed(self, event: str | None, fields: dict[str, Any]) -> None:
+        """This chain's ``chain_start`` if not yet written, the ``audit_resumed`` record owed
+        after an outage, then the record (if any). Raises ``AuditWriteError``."""
+        for _ in range(_REPLACEMENTS):
+            try:
+                if self._seq == 0:
+                    self._append("chain_start", **self._chain_start_fields())
+                    self._follows = None
+                if self._outage is not None:
+                    outage = self._outage
+                    self._append(
+                        "audit_resumed",
+                        unavailable_since=outage.since,
+                        refused=outage.refused,
+                        reason=outage.reason,
+                    )
+                    self._outage = None
+                    _log.info("audit_resumed", unavailable_since=outage.since, refused=outage.refused)
+                if event is not None:
+                    self._append(event, **fields)
+                return
+            except SinkReplaced:
+                self._continue_in_new_file()
+        raise AuditWriteError(
+            f"the audit file was replaced {_REPLACEMENTS} times while one record was being written"
+        )
 
     def _append(self, event: str, **fields: Any) -> None:
         # The sink raises AuditWriteError when it cannot write; the chain then stays put, so
@@ -105,14 +154,68 @@ class AuditTrail:
         self._seq += 1
         self._prev = self._pending_hash
 
+    def _continue_in_new_file(self) -> None:
+        """The sink's file was replaced: a new chain starts in the new file, its ``chain_start``
+        naming the head of this one (when this one has a record) in ``follows``."""
+        if self._seq > 0:
+            self._follows = {"chain": self.chain, "seq": self._seq - 1, "hash": self._prev}
+        _log.warning(
+            "audit_file_replaced",
+            sink=getattr(self._sink, "name", None),
+            follows=self._follows["chain"] if self._follows else None,
+        )
+        self.chain = uuid.uuid4().hex
+        self._seq = 0
+        self._prev = GENESIS
+        self._pending_hash = GENESIS
+
+    def _unavailable(self, error: AuditWriteError, *, refused: int) -> None:
+        if self._outage is None:
+            self._outage = _Outage(_utc_timestamp(), error.reason)
+            _log.error("audit_unavailable", reason=error.reason, error=str(error))
+        self._outage.refused += refused
+
     def _chain_start_fields(self) -> dict[str, Any]:
-        return {"process": {"pid": os.getpid(), "host": socket.gethostname()}, "packs": self._packs}
+        fields: dict[str, Any] = {
+            "process": {"pid": os.getpid(), "host": socket.gethostname()},
+            "packs": self._packs,
+        }
+        if self._follows is not None:
+            fields["follows"] = self._follows
+        return fields
 
     def start(self) -> None:
         """Open this process's chain. A chain not yet opened opens before its first record."""
         with self._lock:
-            if self._seq == 0:
-                self._append("chain_start", **self._chain_start_fields())
+            try:
+                self._append_owed(None, {})
+            except AuditWriteError as error:
+                self._unavailable(error, refused=0)
+                raise
+
+    def readiness(self) -> AuditReadiness:
+        """Whether a record can be written now, found out by trying what the next record would.
+
+        Checks the sink (a moved file is reopened and its new chain started; the free-space
+        floor), and while records are being refused, writes the ``audit_resumed`` record owed
+        as its probe: ready again as soon as that succeeds.
+        """
+        check = getattr(self._sink, "check", None)
+        with self._lock:
+            try:
+                for _ in range(_REPLACEMENTS):
+                    try:
+                        if check is not None:
+                            check()
+                        break
+                    except SinkReplaced:
+                        self._continue_in_new_file()
+                if self._seq == 0 or self._outage is not None:
+                    self._append_owed(None, {})
+            except AuditWriteError as error:
+                self._unavailable(error, refused=0)
+                return AuditReadiness(ready=False, reason=error.reason, detail=str(error))
+        return AuditReadiness(ready=True)
 
     def case_ref_hash(self, case_ref: str | None) -> str | None:
         if case_ref is None or self._case_ref_mac is None:

@@ -53,35 +53,52 @@ def _verify(args: argparse.Namespace) -> int:
 def verify_text(result: Verification) -> str:
     out: list[str] = []
     for report in result.files:
-        counted = f"{report.records} record{'s' if report.records != 1 else ''}"
-        if report.broken is None:
-            out.append(f"{report.path}: intact ({counted} on {report.lines} lines)")
-        else:
-            b = report.broken
-            out.append(f"{report.path}:{b.line}: BROKEN ({b.kind}): {b.message}")
-            where = f"chain {b.chain}, seq {b.seq}" if b.chain is not None else None
-            if where:
-                out.append(f"  the record at line {b.line} is {where}")
-            out.append(f"  {counted} checked before it; the rest of the file was not checked")
-        if report.resynced:
-            out.append("  (checked from a fresh start: an earlier file was broken)")
-    if result.chains and not result.intact:
-        out.append("")
-        out.append("Chain heads are listed only for a log that verifies.")
-    elif result.chains:
+        counted = f"{report.records} record{_s(report.records)} on {report.lines} line{_s(report.lines)}"
+        if report.intact:
+            out.append(f"{report.path}: intact ({counted})")
+            continue
+        n = len(report.problems)
+        out.append(f"{report.path}: {n} problem{_s(n)} ({counted})")
+        for p in report.problems:
+            out.append(f"{report.path}:{p.line}: BROKEN ({p.kind}): {p.message}")
+            if p.chain is not None:
+                out.append(f"  chain {p.chain}" + (f", seq {p.seq}" if p.seq is not None else ""))
+    if result.chains:
         out.append("")
         out.append("Chains (note each head: records later removed from a chain's end show only against it):")
         for head in result.chains.values():
             process = head.process or {}
             who = f"process {process.get('pid')} on {process.get('host')}" if process else "process unknown"
             out.append(
-                f"  {head.chain}  {who}  {head.records} record{'s' if head.records != 1 else ''}, "
+                f"  {head.chain}  {who}  {head.records} record{_s(head.records)}, "
                 f"seq {head.last_seq} last, {head.first_ts} to {head.last_ts}"
             )
             out.append(f"    head {head.head}")
+            if head.follows is not None:
+                f = head.follows
+                where = "" if head.follows_found else " (not in these files)"
+                out.append(f"    follows chain {f.get('chain')} from its seq {f.get('seq')}{where}")
+            out.extend(f"    continued by chain {later}" for later in head.followed_by)
+            if head.outages:
+                out.append(
+                    f"    {head.outages} outage{_s(head.outages)} of the audit trail: {head.refused} "
+                    f"record{_s(head.refused)} refused while it could not write (audit_resumed)"
+                )
+            if head.problems:
+                out.append(f"    {head.problems} problem{_s(head.problems)} in this chain (above)")
     out.append("")
-    out.append("intact" if result.intact else "BROKEN")
+    if result.intact:
+        out.append("intact")
+    else:
+        counts = result.counts()
+        total = sum(counts.values())
+        listed = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        out.append(f"BROKEN: {total} problem{_s(total)} ({listed})")
     return "\n".join(out) + "\n"
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _summarize(args: argparse.Namespace) -> int:

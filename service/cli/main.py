@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="verify and read audit logs")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    verify = audit_commands.add_parser("verify", help="check every hash chain; exit 1 at the first break")
+    verify = audit_commands.add_parser(
+        "verify", help="check every hash chain; report every problem; exit 1 on any"
+    )
     verify.add_argument("files", nargs="+", type=Path, metavar="FILE")
     verify.add_argument("--json", action="store_true")
     summarize = audit_commands.add_parser("summarize", help="how often each rule fired, and the feedback")

@@ -22,13 +22,15 @@ FEEDBACK_REQUEST = StrictDecoder(FeedbackRequest)
 _encode_response = msgspec.json.Encoder().encode
 
 
-def _audit_unavailable() -> Exception:
-    return problem(
+def _audit_unavailable(request: Request) -> Exception:
+    error = problem(
         503,
         "audit-unavailable",
         "Audit trail unavailable",
         "The audit record could not be written, so no guidance is shown. Try again shortly.",
     )
+    error.headers = {"Retry-After": str(request.app.state.audit_retry_after)}
+    return error
 
 
 class EvaluationController(Controller):
@@ -54,7 +56,7 @@ class EvaluationController(Controller):
                 data.facts, case_ref=data.case_ref, request_id=request_id_of(request.scope), client=ANONYMOUS
             )
         except AuditWriteError:
-            raise _audit_unavailable() from None
+            raise _audit_unavailable(request) from None
         body = EvaluationResponse(
             evaluation_id=evaluation_id, knowledge=knowledge_refs(request), prompts=prompts
         )
@@ -86,7 +88,7 @@ class EvaluationController(Controller):
                 comment_given=bool(data.comment),
             )
         except AuditWriteError:
-            raise _audit_unavailable() from None
+            raise _audit_unavailable(request) from None
         receipt = FeedbackReceipt(
             evaluation_id=data.evaluation_id, prompt_id=data.prompt_id, outcome=data.outcome
         )

@@ -1,4 +1,5 @@
-"""``GET /health`` (the process is alive) and ``GET /ready`` (knowledge loaded, engine answering)."""
+"""``GET /health`` (the process is alive) and ``GET /ready`` (knowledge loaded, engine answering,
+audit trail taking records)."""
 
 from __future__ import annotations
 
@@ -21,5 +22,10 @@ async def ready(request: Request) -> Readiness:
     try:
         guidance.evaluator.evaluate(Facts())
     except Exception:
-        raise problem(503, "not-ready", "Not ready", "The rules engine is not answering.") from None
+        detail = "The rules engine is not answering."
+        raise problem(503, "not-ready", "Not ready", detail, reason="engine-not-answering") from None
+    audit = guidance.audit.readiness()
+    if not audit.ready:
+        detail = f"The audit trail cannot take a record: {audit.detail}"
+        raise problem(503, "not-ready", "Not ready", detail, reason=audit.reason)
     return Readiness(status="ready", knowledge=knowledge_refs(request))

@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.audit.chain import seal
 from service.audit.summary import OUTCOMES
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
@@ -357,3 +358,92 @@ def test_show_of_an_unknown_evaluation_exits_1(generated: Generated) -> None:
     result = guidance("audit", "show", missing, str(generated.path))
     assert result.returncode == 1
     assert missing in result.stderr
+
+
+def test_verify_reports_a_torn_line_an_edit_a_deletion_a_reordering_and_an_insertion_in_one_file(
+    generated: Generated, tmp_path: Path
+) -> None:
+    tampered, lines = copy_lines(generated, tmp_path)
+    # One process wrote this log, so it is one chain: line i + 1 holds seq i.
+    assert [msgspec.json.decode(line)["seq"] for line in lines] == list(range(len(lines)))
+    forged = msgspec.json.decode(lines[50])
+    del forged["hash"]
+    forged["client"] = "someone-else"
+    forged_line, _ = seal(forged)
+    tagged: list[tuple[str, bytes]] = []
+    for seq, line in enumerate(lines):
+        if seq == 20:
+            continue  # deleted
+        if seq == 30:
+            tagged.append(("torn", line[:200] + b"\n"))  # a write that failed, then was made again
+        if seq == 10:
+            line = line.replace(b'"client":"anonymous"', b'"client":"anonymouz"')
+        tagged.append((f"seq {seq}", line))
+        if seq == 50:
+            tagged.append(("inserted", forged_line))
+    at = {tag: number for number, (tag, _) in enumerate(tagged, start=1)}
+    swap = at["seq 40"] - 1
+    tagged[swap], tagged[swap + 1] = tagged[swap + 1], tagged[swap]
+    tampered.write_bytes(b"".join(line for _, line in tagged))
+    expected = [
+        (at["seq 10"], "edited"),
+        (at["seq 21"], "deleted"),
+        (at["torn"], "torn"),
+        (at["seq 40"], "reordered"),  # seq 41 now stands here; seq 40 comes after it
+        (at["inserted"], "inserted"),
+    ]
+
+    text = guidance("audit", "verify", str(tampered))
+    assert text.returncode == 1
+    for line, kind in expected:
+        assert f"{tampered}:{line}: BROKEN ({kind})" in text.stdout
+    assert "seq 21 follows seq 19" in text.stdout
+    assert f"line {at['seq 41']}" in text.stdout  # where the reordered record is
+    assert text.stdout.rstrip().endswith(
+        "BROKEN: 5 problems (1 torn, 1 edited, 1 deleted, 1 reordered, 1 inserted)"
+    )
+    assert "head " in text.stdout  # chain heads are still printed, to be noted
+
+    as_json = guidance("audit", "verify", "--json", str(tampered))
+    assert as_json.returncode == 1
+    report = msgspec.json.decode(as_json.stdout)
+    assert report["intact"] is False
+    assert [(p["line"], p["kind"]) for p in report["files"][0]["problems"]] == expected
+    assert report["problems"] == {"torn": 1, "edited": 1, "deleted": 1, "reordered": 1, "inserted": 1}
+    (chain,) = report["chains"]
+    assert chain["problems"] == 5  # the torn fragment is long enough to name its chain too
+    assert {p["chain"] for p in report["files"][0]["problems"]} == {chain["chain"]}
+
+
+def test_summarize_and_show_read_past_blank_lines_resumed_trails_and_glued_records(
+    generated: Generated, tmp_path: Path
+) -> None:
+    lines = generated.path.read_bytes().splitlines(keepends=True)
+    harry = next(i for i, line in enumerate(lines) if generated.harry["evaluation_id"].encode() in line)
+    resumed = {"event": "audit_resumed", "unavailable_since": "2026-01-01T00:00:00.000Z", "refused": 3}
+    resumed_line, _ = seal(
+        {**resumed, "reason": "audit-write-failed", "chain": "c" * 32, "seq": 1, "prev": "0"}
+    )
+    follows = {"chain": "c" * 32, "seq": 1, "hash": "0" * 64}
+    start_line, _ = seal(
+        {"event": "chain_start", "follows": follows, "chain": "d" * 32, "seq": 0, "prev": "0"}
+    )
+    changed = [
+        *lines[:harry],
+        b"\n",
+        resumed_line,
+        start_line,
+        lines[harry - 1][:150] + lines[harry],  # Harry's record glued to a torn line
+        *lines[harry + 1 :],
+    ]
+    log = tmp_path / "changed.log"
+    log.write_bytes(b"".join(changed))
+    original = summary_json(str(generated.path))
+    summary = summary_json(str(log))
+    assert summary["unreadable_lines"] == 1  # the fragment; not the blank line, not the new records
+    assert {k: v for k, v in summary.items() if k not in ("files", "unreadable_lines")} == {
+        k: v for k, v in original.items() if k not in ("files", "unreadable_lines")
+    }
+    shown = guidance("audit", "show", "--json", generated.harry["evaluation_id"], str(log))
+    assert shown.returncode == 0, shown.stderr
+    assert msgspec.json.decode(shown.stdout)["line"] == harry + 4  # the glued line

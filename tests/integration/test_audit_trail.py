@@ -333,7 +333,8 @@ def test_when_the_audit_cannot_be_written_no_guidance_is_shown_and_the_service_s
     tmp_path: Path,
 ) -> None:
     stderr = tmp_path / "stderr"
-    with running_server(env={"GUIDANCE_AUDIT_FILE": "/dev/full"}, stderr=stderr) as base_url:
+    env = {"GUIDANCE_AUDIT_FILE": "/dev/full"}
+    with running_server(env=env, stderr=stderr, wait_for="/health") as base_url:  # never ready
         for _ in range(2):
             response = httpx.post(
                 f"{base_url}/v1/evaluate", json={"facts": HARRY_PRE_BIRTH, "case_ref": "C-1"}
