@@ -6,6 +6,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, post
 
 from service.audit.sinks import AuditWriteError
+from service.auth.callers import caller_of
 from service.guidance.answers import EvaluationResponse, FeedbackReceipt
 from service.guidance.decoding import StrictDecoder
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
@@ -14,7 +15,6 @@ from service.http.headers import request_id_of
 from service.http.problems import invalid_field, problem
 from service.http.state import guidance_of, knowledge_refs
 
-ANONYMOUS = "anonymous"
 EVALUATION_REQUEST = StrictDecoder(EvaluationRequest)
 FEEDBACK_REQUEST = StrictDecoder(FeedbackRequest)
 # The answer is encoded here, once, straight to bytes: the same JSON Litestar would write for
@@ -53,7 +53,10 @@ class EvaluationController(Controller):
         guidance = guidance_of(request)
         try:
             evaluation_id, prompts = guidance.evaluate(
-                data.facts, case_ref=data.case_ref, request_id=request_id_of(request.scope), client=ANONYMOUS
+                data.facts,
+                case_ref=data.case_ref,
+                request_id=request_id_of(request.scope),
+                client=caller_of(request.scope).client,
             )
         except AuditWriteError:
             raise _audit_unavailable(request) from None
@@ -84,7 +87,7 @@ class EvaluationController(Controller):
                 prompt_id=data.prompt_id,
                 outcome=data.outcome,
                 request_id=request_id_of(request.scope),
-                client=ANONYMOUS,
+                client=caller_of(request.scope).client,
                 comment_given=bool(data.comment),
             )
         except AuditWriteError:

@@ -1,0 +1,1 @@
+"""Who is calling: bearer tokens checked against the deployment's trusted issuers."""
