@@ -15,6 +15,7 @@ from service.audit.sinks import AuditSink, AuditWriteError, open_audit_sink
 from service.audit.trail import AuditTrail
 from service.guidance.answers import KnowledgeRef
 from service.guidance.service import Guidance
+from service.http.cds_hooks import CdsHooksController
 from service.http.docs_page import DocsPagePlugin, OpenAPIDocumentPlugin
 from service.http.evaluate import EvaluationController
 from service.http.headers import add_response_headers
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
             log.error("audit_unavailable_at_startup", error=str(error))
 
     app = Litestar(
-        route_handlers=[EvaluationController, KnowledgeController, health, ready],
+        route_handlers=[EvaluationController, KnowledgeController, CdsHooksController, health, ready],
         state=State(
             {
                 "guidance": guidance,
@@ -79,6 +80,6 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
             render_plugins=[DocsPagePlugin(), OpenAPIDocumentPlugin()],
         ),
     )
-    document = build_document(app, [rule.id for rule in guidance.evaluator.rules])
+    document = build_document(app, [rule.id for rule in guidance.evaluator.rules], [p.id for p in packs])
     app.state.openapi_document = msgspec.json.encode(document)
     return app

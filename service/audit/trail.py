@@ -82,6 +82,7 @@ class AuditTrail:
         packs_list = [{"id": p.id, "version": p.version, "digest": p.digest} for p in packs]
         # Encoded once, in canonical form, and embedded as is in every record.
         self._packs = msgspec.Raw(canonical(packs_list))
+        self._pack_refs = {ref["id"]: msgspec.Raw(canonical([ref])) for ref in packs_list}
         self._logger = structlog.wrap_logger(
             _SinkLogger(sink),
             processors=[self._chain_and_seal],
@@ -233,25 +234,34 @@ class AuditTrail:
         case_ref: str | None,
         prompts: list[Prompt],
         duration_ms: float,
+        tenant: str | None = None,
+        pack: str | None = None,
+        card_ids: list[str] | None = None,
     ) -> None:
+        fired = [
+            {
+                "rule": p.id,
+                "learning_point": p.learning_point,
+                "because": p.because,  # Because structs: encoded as {"path", "value"}
+            }
+            for p in prompts
+        ]
+        if card_ids is not None:
+            for entry, card_id in zip(fired, card_ids, strict=True):
+                entry["card"] = card_id
         fields: dict[str, Any] = {
             "evaluation_id": evaluation_id,
             "request_id": request_id,
             "client": client,
-            "packs": self._packs,
-            "fired": [
-                {
-                    "rule": p.id,
-                    "learning_point": p.learning_point,
-                    "because": p.because,  # Because structs: encoded as {"path", "value"}
-                }
-                for p in prompts
-            ],
+            "packs": self._packs if pack is None else self._pack_refs[pack],
+            "fired": fired,
             "duration_ms": round(duration_ms, 3),
         }
         digest = self.case_ref_hash(case_ref)
         if digest is not None:
             fields["case_ref_hash"] = digest
+        if tenant is not None:
+            fields["tenant"] = tenant
         self._write("evaluation", **fields)
 
     def feedback(
@@ -273,3 +283,31 @@ class AuditTrail:
             client=client,
             comment_given=comment_given,
         )
+
+    def card_feedback(
+        self,
+        *,
+        card: str,
+        service: str,
+        outcome: str,
+        override_reason: str | None,
+        request_id: str,
+        client: str,
+        tenant: str | None,
+        comment_given: bool,
+    ) -> None:
+        """Feedback on a CDS Hooks card: the card names its evaluation's prompt in the
+        evaluation record (``fired[].card``), so the record keeps only the card."""
+        fields: dict[str, Any] = {
+            "card": card,
+            "service": service,
+            "outcome": outcome,
+            "request_id": request_id,
+            "client": client,
+            "comment_given": comment_given,
+        }
+        if override_reason is not None:
+            fields["override_reason"] = override_reason
+        if tenant is not None:
+            fields["tenant"] = tenant
+        self._write("feedback", **fields)

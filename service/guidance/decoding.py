@@ -42,6 +42,16 @@ _LONE_SURROGATE = re.compile(
 _JITER_POSITION = re.compile(r" at line (\d+) column (\d+)$")
 
 
+_PATTERN_WORDS: dict[str, str] = {}
+_PATTERN_MESSAGE = re.compile(r"^Expected `str` matching regex '(.*)'$", re.DOTALL)
+
+
+def name_pattern(pattern: str, words: str) -> str:
+    """A pattern a request field must match, with the words a refusal uses instead of the regex."""
+    _PATTERN_WORDS[pattern] = words
+    return pattern
+
+
 class Problem(Struct, kw_only=True, omit_defaults=True):
     """One reason a document was refused."""
 
@@ -290,6 +300,12 @@ def _from_msgspec(message: str, base: str = "") -> Problem:
     missing = _MISSING.match(message)
     if missing:
         return Problem(field=_join(path, missing.group(1)), message=REQUIRED)
+    pattern = _PATTERN_MESSAGE.match(message)
+    if pattern:
+        # msgspec quotes the regex as Python writes it in a repr (backslashes doubled).
+        regex = pattern.group(1).replace("\\\\", "\\")
+        if regex in _PATTERN_WORDS:
+            message = f"expected {_PATTERN_WORDS[regex]}"
     return Problem(field=path, message=message)
 
 

@@ -8,12 +8,16 @@ from msgspec import Meta, Struct
 
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import Facts
+from service.guidance.decoding import name_pattern
 
 CASE_REF_MAX = 128
 # `(?!\n)$`, not `$`: Python's `$` also matches before a final newline, so "…\n" would pass.
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?!\n)$"
+UUID_PATTERN = name_pattern(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?!\n)$",
+    "a UUID in lower case, such as d6905d70-e5a5-461b-81a6-f74869561ca3",
+)
 # Printable text only: control characters (a newline included) have no place in a reference.
-OPAQUE_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+OPAQUE_TEXT_PATTERN = name_pattern(r"^[^\x00-\x1f\x7f]*(?!\n)$", "printable text, with no control characters")
 
 
 class EvaluationRequest(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -6,6 +6,8 @@ import os
 import time
 from collections.abc import Sequence
 
+from msgspec import Struct
+
 from service.audit.trail import AuditTrail
 from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
@@ -23,21 +25,42 @@ def new_uuid4() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+class Evaluation(Struct, frozen=True):
+    evaluation_id: str
+    prompts: list[Prompt]
+    card_ids: list[str] | None = None  # one per prompt, when answered as CDS Hooks cards
+
+
 class Guidance:
     def __init__(self, packs: Sequence[Pack], audit: AuditTrail, link_settings: dict[str, str]) -> None:
         self.packs = tuple(packs)
+        self.packs_by_id = {pack.id: pack for pack in self.packs}
         self.evaluator = Evaluator(self.packs, link_settings)
         self.audit = audit
 
     def evaluate(
-        self, facts: Facts, *, case_ref: str | None, request_id: str, client: str
-    ) -> tuple[str, list[Prompt]]:
-        """Prompts for the case, recorded in the audit trail before they are returned.
+        self,
+        facts: Facts,
+        *,
+        case_ref: str | None,
+        request_id: str,
+        client: str,
+        tenant: str | None = None,
+        pack: str | None = None,
+        as_cards: bool = False,
+    ) -> Evaluation:
+        """Prompts for the case, recorded in the audit trail before they are returned: from every
+        pack, or from ``pack`` alone (a CDS Hooks service is one pack). ``as_cards`` names a card
+        for each prompt, in the record too, so that feedback on a card finds its prompt.
 
         Raises ``AuditWriteError`` when the record cannot be written: no unaudited guidance.
         """
         started = time.perf_counter()
         prompts = self.evaluator.evaluate(facts)
+        if pack is not None:
+            prefix = pack + "/"
+            prompts = [prompt for prompt in prompts if prompt.id.startswith(prefix)]
+        card_ids = [new_uuid4() for _ in prompts] if as_cards else None
         evaluation_id = new_uuid4()
         self.audit.evaluation(
             evaluation_id=evaluation_id,
@@ -46,5 +69,8 @@ class Guidance:
             case_ref=case_ref,
             prompts=prompts,
             duration_ms=(time.perf_counter() - started) * 1000,
+            tenant=tenant,
+            pack=pack,
+            card_ids=card_ids,
         )
-        return evaluation_id, prompts
+        return Evaluation(evaluation_id, prompts, card_ids)

@@ -12,7 +12,7 @@ from service.guidance.decoding import StrictDecoder
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
 from service.http.bodies import read_json
 from service.http.headers import request_id_of
-from service.http.problems import invalid_field, problem
+from service.http.problems import audit_unavailable, invalid_field
 from service.http.state import guidance_of, knowledge_refs
 
 EVALUATION_REQUEST = StrictDecoder(EvaluationRequest)
@@ -20,17 +20,6 @@ FEEDBACK_REQUEST = StrictDecoder(FeedbackRequest)
 # The answer is encoded here, once, straight to bytes: the same JSON Litestar would write for
 # the struct, without its generic serialisation step.
 _encode_response = msgspec.json.Encoder().encode
-
-
-def _audit_unavailable(request: Request) -> Exception:
-    error = problem(
-        503,
-        "audit-unavailable",
-        "Audit trail unavailable",
-        "The audit record could not be written, so no guidance is shown. Try again shortly.",
-    )
-    error.headers = {"Retry-After": str(request.app.state.audit_retry_after)}
-    return error
 
 
 class EvaluationController(Controller):
@@ -51,17 +40,21 @@ class EvaluationController(Controller):
     async def evaluate(self, request: Request) -> Response[EvaluationResponse]:
         data = await read_json(request, EVALUATION_REQUEST)
         guidance = guidance_of(request)
+        caller = caller_of(request.scope)
         try:
-            evaluation_id, prompts = guidance.evaluate(
+            evaluation = guidance.evaluate(
                 data.facts,
                 case_ref=data.case_ref,
                 request_id=request_id_of(request.scope),
-                client=caller_of(request.scope).client,
+                client=caller.client,
+                tenant=caller.tenant,
             )
         except AuditWriteError:
-            raise _audit_unavailable(request) from None
+            raise audit_unavailable(request) from None
         body = EvaluationResponse(
-            evaluation_id=evaluation_id, knowledge=knowledge_refs(request), prompts=prompts
+            evaluation_id=evaluation.evaluation_id,
+            knowledge=knowledge_refs(request),
+            prompts=evaluation.prompts,
         )
         return Response(_encode_response(body), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
@@ -91,7 +84,7 @@ class EvaluationController(Controller):
                 comment_given=bool(data.comment),
             )
         except AuditWriteError:
-            raise _audit_unavailable(request) from None
+            raise audit_unavailable(request) from None
         receipt = FeedbackReceipt(
             evaluation_id=data.evaluation_id, prompt_id=data.prompt_id, outcome=data.outcome
         )

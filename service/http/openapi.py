@@ -16,6 +16,13 @@ import msgspec
 from litestar import Litestar
 from msgspec import Meta, Struct
 
+from service.cds_hooks.cards import HOOK, OVERRIDE_REASONS
+from service.cds_hooks.model import (
+    CDS_CROSS_FIELD_RULES,
+    CdsFeedbackRequest,
+    CdsServiceRequest,
+    OperationOutcome,
+)
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import CROSS_FIELD_RULES
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
@@ -124,7 +131,25 @@ _OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("get", "/v1/rules/{pack_id}/{rule_id}"): ("BadRequest", "NotFound", "Overloaded"),
     ("get", "/health"): (),
     ("get", "/ready"): ("NotReady",),
+    ("get", "/cds-services"): ("Overloaded",),
+    ("post", "/cds-services/{service_id}"): (
+        "BadRequest",
+        "NotFound",
+        "PayloadTooLarge",
+        "UnsupportedMediaType",
+        "Unavailable",
+    ),
+    ("post", "/cds-services/{service_id}/feedback"): (
+        "BadRequest",
+        "NotFound",
+        "PayloadTooLarge",
+        "UnsupportedMediaType",
+        "Unavailable",
+    ),
 }
+# Under /cds-services a refusal is a FHIR OperationOutcome (CDS Hooks 3.0), not problem details.
+_CDS_HOOKS = "/cds-services"
+FHIR_MEDIA_TYPE = "application/fhir+json"
 
 _REQUEST_EXAMPLES: dict[tuple[str, str], tuple[type[Struct], dict[str, Any]]] = {
     ("post", "/v1/evaluate"): (
@@ -133,6 +158,37 @@ _REQUEST_EXAMPLES: dict[tuple[str, str], tuple[type[Struct], dict[str, Any]]] = 
             "harry-pre-birth": {
                 "summary": "Pre-birth: both parents care leavers; the midwife completing the form",
                 "value": {"case_ref": "CASE-0042", "facts": HARRY_PRE_BIRTH},
+            }
+        },
+    ),
+    ("post", "/cds-services/{service_id}"): (
+        CdsServiceRequest,
+        {
+            "harry-pre-birth": {
+                "summary": "The Harry pre-birth facts, from a maternity record",
+                "value": {
+                    "hook": HOOK,
+                    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+                    "context": {"facts": HARRY_PRE_BIRTH, "caseRef": "CASE-0042"},
+                },
+            }
+        },
+    ),
+    ("post", "/cds-services/{service_id}/feedback"): (
+        CdsFeedbackRequest,
+        {
+            "overridden": {
+                "summary": "A card set aside: already done",
+                "value": {
+                    "feedback": [
+                        {
+                            "card": "4f2b8c8e-3d1a-4d7e-9a6c-1b2f3e4d5c6a",
+                            "outcome": "overridden",
+                            "overrideReason": {"reason": msgspec.to_builtins(OVERRIDE_REASONS[1][0])},
+                            "outcomeTimestamp": "2026-11-26T09:30:00Z",
+                        }
+                    ]
+                },
             }
         },
     ),
@@ -152,16 +208,32 @@ _REQUEST_EXAMPLES: dict[tuple[str, str], tuple[type[Struct], dict[str, Any]]] = 
 }
 
 
-def build_document(app: Litestar, prompt_ids: list[str]) -> dict[str, Any]:
+def build_document(app: Litestar, prompt_ids: list[str], pack_ids: list[str]) -> dict[str, Any]:
     """The OpenAPI document of ``app``, as the service serves and commits it."""
     document: dict[str, Any] = msgspec.to_builtins(app.openapi_schema.to_schema())
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     _, request_schemas = msgspec.json.schema_components(
-        [EvaluationRequest, FeedbackRequest, ProblemDetails], ref_template=_REF
+        [
+            EvaluationRequest,
+            FeedbackRequest,
+            ProblemDetails,
+            CdsServiceRequest,
+            CdsFeedbackRequest,
+            OperationOutcome,
+        ],
+        ref_template=_REF,
     )
-    for name, rules in CROSS_FIELD_RULES.items():
+    request_schemas["CdsServiceRequest"]["properties"]["hook"]["enum"] = [HOOK]
+    for path in ("/cds-services/{service_id}", "/cds-services/{service_id}/feedback"):
+        for parameter in document["paths"][path]["post"]["parameters"]:
+            parameter["schema"]["enum"] = sorted(pack_ids)
+    for name, rules in {**CROSS_FIELD_RULES, **CDS_CROSS_FIELD_RULES}.items():
         request_schemas[name].update(rules)
+    # Feedback is acknowledged with an empty 200, as CDS Hooks has it.
+    document["paths"]["/cds-services/{service_id}/feedback"]["post"]["responses"]["200"] = {
+        "description": "Recorded (an empty body)."
+    }
     if prompt_ids:
         request_schemas["FeedbackRequest"]["properties"]["prompt_id"]["enum"] = sorted(prompt_ids)
         pack_id, _, rule_id = sorted(prompt_ids)[0].partition("/")
@@ -170,15 +242,22 @@ def build_document(app: Litestar, prompt_ids: list[str]) -> dict[str, Any]:
     schemas.update(request_schemas)
     components["headers"] = _HEADERS
     components["responses"] = {
-        name: _problem_response(description, extra) for name, (_, description, extra) in _PROBLEMS.items()
+        **{
+            name: _problem_response(description, extra) for name, (_, description, extra) in _PROBLEMS.items()
+        },
+        **{
+            "Cds" + name: _outcome_response(description, extra)
+            for name, (_, description, extra) in _PROBLEMS.items()
+        },
     }
     for (method, path), expected in _OPERATION_PROBLEMS.items():
         operation = document["paths"][path][method]
         responses = operation["responses"]
         for response in responses.values():
             response["headers"] = _header_refs(())
+        prefix = "Cds" if path.startswith(_CDS_HOOKS) else ""
         for name in (*expected, *_EVERY_OPERATION):
-            responses[str(_PROBLEMS[name][0])] = {"$ref": f"#/components/responses/{name}"}
+            responses[str(_PROBLEMS[name][0])] = {"$ref": f"#/components/responses/{prefix}{name}"}
         if (method, path) in _REQUEST_EXAMPLES:
             struct, examples = _REQUEST_EXAMPLES[(method, path)]
             operation["requestBody"] = {
@@ -209,6 +288,14 @@ def _problem_response(description: str, extra: tuple[str, ...]) -> dict[str, Any
         "description": description,
         "headers": _header_refs(extra),
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(name="ProblemDetails")}}},
+    }
+
+
+def _outcome_response(description: str, extra: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _header_refs(extra),
+        "content": {FHIR_MEDIA_TYPE: {"schema": {"$ref": _REF.format(name="OperationOutcome")}}},
     }
 
 

@@ -41,6 +41,19 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Pr
     )
 
 
+def audit_unavailable(request: Request) -> ProblemDetailsException:
+    """503 for guidance or feedback whose audit record could not be written: nothing is
+    answered without its record, and the caller is told when to try again."""
+    error = problem(
+        503,
+        "audit-unavailable",
+        "Audit trail unavailable",
+        "The audit record could not be written, so no guidance is shown. Try again shortly.",
+    )
+    error.headers = {"Retry-After": str(request.app.state.audit_retry_after)}
+    return error
+
+
 def invalid_field(field: str, message: str) -> ProblemDetailsException:
     return problem(
         400,
@@ -167,3 +180,18 @@ problem_details_config = ProblemDetailsConfig(
         HTTPException: _from_http,
     },
 )
+
+# Every exception type the plugin turns into problem details, and the turning itself, for a
+# part of the API that answers in another format (CDS Hooks: FHIR OperationOutcomes).
+PROBLEM_EXCEPTIONS: tuple[type[Exception], ...] = (
+    ProblemDetailsException,
+    *problem_details_config.exception_to_problem_detail_map,
+)
+
+
+def as_problem(exc: HTTPException) -> ProblemDetailsException:
+    for kind in type(exc).__mro__:
+        convert = problem_details_config.exception_to_problem_detail_map.get(kind)  # type: ignore[call-overload]
+        if convert is not None:
+            return convert(exc)
+    return _from_http(exc)

@@ -14,7 +14,7 @@ Kind = Literal["ask", "check", "consider", "escalate", "inform"]
 Indicator = Literal["info", "warning", "critical"]
 
 SUMMARY_MAX_CHARS = 140
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"  # pack and rule ids: lower case, digits, hyphens
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}(?!\n)$"  # pack and rule ids: lower case, digits, hyphens
 INDICATOR_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
 
 
