@@ -104,21 +104,18 @@ def apply_patch(source: Path) -> None:
         raise SystemExit("durable-rules: applying the patch needs `patch` or `git`; neither is on PATH")
 
 
-def wheel_tags() -> str:
-    """``cp313-cp313-linux_x86_64``: the tags pip gives a wheel built by this interpreter."""
-    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
-    platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-    return f"{tag}-{tag}-{platform}"
-
-
 def build(cache: Path) -> Path:
     tarball = sdist(cache)  # the digest is checked even when the wheel is cached
-    wheels = cache / f"wheels-{SDIST_SHA256[:12]}-{sha256(PATCH)[:12]}"
-    name = f"durable_rules-{PATCHED_VERSION}-{wheel_tags()}.whl"
-    if (wheels / name).exists():
-        say(f"using the patched wheel built before, {wheels / name}")
-        return wheels / name
-    say(f"building {name} from {SDIST} (SHA-256 checked) with {PATCH.relative_to(REPO)}")
+    # One directory per sdist digest, patch digest, interpreter and platform; the platform part
+    # of the wheel's own name is left to pip (on macOS it depends on the deployment target).
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    wheels = cache / f"wheels-{SDIST_SHA256[:12]}-{sha256(PATCH)[:12]}" / f"{tag}-{sysconfig.get_platform()}"
+    prefix = f"durable_rules-{PATCHED_VERSION}-{tag}-{tag}-"
+    cached = sorted(wheels.glob(f"{prefix}*.whl"))
+    if len(cached) == 1:
+        say(f"using the patched wheel built before, {cached[0]}")
+        return cached[0]
+    say(f"building {prefix}*.whl from {SDIST} (SHA-256 checked) with {PATCH.relative_to(REPO)}")
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(tarball) as archive:
             if hasattr(tarfile, "data_filter"):
@@ -142,13 +139,16 @@ def build(cache: Path) -> Path:
             ]
         )
         built = sorted(out.glob("*.whl"))
-        if [w.name for w in built] != [name]:
-            raise SystemExit(f"durable-rules: expected {name}, pip built {[w.name for w in built]}")
+        if len(built) != 1 or not built[0].name.startswith(prefix):
+            raise SystemExit(f"durable-rules: expected {prefix}*.whl, pip built {[w.name for w in built]}")
         wheels.mkdir(parents=True, exist_ok=True)
-        shutil.move(built[0], wheels / f".{name}.partial")
-        (wheels / f".{name}.partial").rename(wheels / name)
-    say(f"built {wheels / name}")
-    return wheels / name
+        for stale in wheels.glob("*.whl"):
+            stale.unlink()
+        partial = wheels / f".{built[0].name}.partial"
+        shutil.move(built[0], partial)
+        partial.rename(wheels / built[0].name)
+    say(f"built {wheels / built[0].name}")
+    return wheels / built[0].name
 
 
 def main() -> None:
