@@ -5,14 +5,20 @@
 #
 # Two stages: the build stage has gcc and the Python headers, because durable-rules 2.0.28
 # ships as C source only; the runtime stage has Debian's python3 and nothing to compile with.
-# Both stages use Debian bookworm's python3 (3.11; durable-rules does not run on 3.13) at the
-# same path, so the virtual environment built in the first runs unchanged in the second.
+# Both stages use the same base, Debian 13 "trixie" (Python 3.13), so the virtual environment
+# built in the first runs unchanged in the second. durable-rules is built from its source
+# distribution with the repository's patch (patches/, tools/durable_rules_wheel.py), as `make` does.
+#
+# BASE names the image both stages start from. A registry digest pins it
+# (--build-arg BASE=debian:trixie-slim@sha256:...); the smoke test passes its local stand-in.
+ARG BASE=debian:trixie-slim
 
-FROM debian:bookworm-slim AS build
+FROM ${BASE} AS build
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        ca-certificates gcc libc6-dev python3 python3-dev python3-venv \
+        ca-certificates gcc libc6-dev patch python3 python3-dev python3-venv \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 
 # pip trusts Debian's CA bundle. Where HTTPS goes through an inspecting proxy, mount that
@@ -27,23 +33,32 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first (the durable-rules compile is the slow step), so this layer is reused until
-# pyproject.toml or constraints.txt change.
+# Dependencies first (the durable-rules build is the slow step), so this layer is reused until
+# pyproject.toml, constraints.txt or the patch change: the patched durable-rules wheel (sdist
+# digest checked), then the rest, which durable-rules==2.0.28 finds already satisfied.
 COPY pyproject.toml constraints.txt ./
-RUN python3 -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+COPY tools/durable_rules_wheel.py tools/
+COPY patches patches/
+RUN pip install --no-deps "$(python3 tools/durable_rules_wheel.py --cache /tmp/durable-rules)" \
+    && rm -rf /tmp/durable-rules \
+    && python3 -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
         > /tmp/requirements.txt \
     && pip install -c constraints.txt -r /tmp/requirements.txt
 
-# Then the service itself, as an ordinary (not editable) install into the venv.
+# Then the service itself, as an ordinary (not editable) install into the venv; the knowledge
+# check runs with it, and pip leaves the venv (the service does not need it at run time).
 COPY . ./
 RUN pip install -c constraints.txt . \
-    && guidance check knowledge
+    && guidance check knowledge \
+    && python3 -c 'import durable_rules_engine as e; print("durable_rules_engine:", e.build_marker)' \
+    && pip uninstall --yes pip
 
 
-FROM debian:bookworm-slim AS runtime
+FROM ${BASE} AS runtime
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 guidance \
     && useradd --uid 10001 --gid guidance --no-create-home --home-dir /nonexistent \

@@ -5,11 +5,13 @@ Slow (a first run takes several minutes) and left out of the default run and CI;
 ``buildah`` and ``debootstrap`` (Debian: ``apt-get install -y buildah debootstrap``) and network
 access to deb.debian.org and PyPI. It follows ../shared/reference/containers.md:
 
-1. ``debian:bookworm-slim`` is not pulled (no registry): a stand-in is made with debootstrap and
-   committed under that name. The rootfs tarball is cached in /var/tmp/guidance-image-cache
-   (GUIDANCE_IMAGE_CACHE overrides), the stand-in stays in buildah's store.
-2. ``buildah bud`` builds the Dockerfile (vfs storage, chroot isolation, cached layers, Docker
-   format so the HEALTHCHECK is kept), with this machine's CA bundle for pip.
+1. ``debian:trixie-slim`` is not pulled (no registry): a stand-in is made with debootstrap, given
+   the slim image's settings, and committed as ``localhost/debian-standin:trixie-slim``. The
+   rootfs tarball is cached in /var/tmp/guidance-image-cache (GUIDANCE_IMAGE_CACHE overrides),
+   the stand-in stays in buildah's store.
+2. ``buildah bud`` builds the Dockerfile with ``--build-arg BASE=`` the stand-in (vfs storage,
+   chroot isolation, cached layers, Docker format so the HEALTHCHECK is kept), with this
+   machine's CA bundle for pip.
 3. ``buildah run`` starts the image's own CMD as the image's user, on a free loopback port, and
    the service is driven over HTTP on 127.0.0.1; the HEALTHCHECK command is run inside the image
    (no runtime here runs it). The server is stopped by its process id and the working container
@@ -44,12 +46,39 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("GUIDANCE_IMAGE_CACHE", "/var/tmp/guidance-image-cache"))
-BASE_TARBALL = CACHE / "debian-bookworm-minbase.tar"
-BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
+SUITE = "trixie"  # Debian 13, the Dockerfile's base; its python3 is 3.13
+BASE_TARBALL = CACHE / f"debian-{SUITE}-slim-standin.tar"
+BASE_IMAGE = f"localhost/debian-standin:{SUITE}-slim"
 IMAGE = "localhost/safeguarding-guidance:smoke"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 BUILDAH = ["buildah", "--storage-driver=vfs"]
 PATH_IN_DEBIAN_IMAGES = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ENGINE_MARKER = "2.0.28+guidance.1 patches/durable-rules-2.0.28-py313.patch"
+# What the official slim image has and debootstrap's minbase lacks (see containers.md): packages
+# installed later leave out documentation, manuals and translations, apt keeps no downloaded
+# packages, and the updates and security suites are there, so packages are as current as in a
+# build from the real image.
+SLIM_SETTINGS = {
+    "etc/dpkg/dpkg.cfg.d/docker": """path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+""",
+    "etc/apt/apt.conf.d/docker-clean": "".join(
+        f'{hook} {{ "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+        f' /var/cache/apt/*.bin || true"; }};\n'
+        for hook in ("DPkg::Post-Invoke", "APT::Update::Post-Invoke")
+    )
+    + 'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n',
+}
+EXTRA_SUITES = f"""deb http://deb.debian.org/debian {SUITE}-updates main
+deb http://deb.debian.org/debian-security {SUITE}-security main
+"""
 
 # Harry at three months: a child protection plan, an operation proposed, two care-leaver parents
 # deciding, the mother's capacity in doubt (the "operation decision" scenario of the harry-2019 pack).
@@ -84,13 +113,13 @@ def image_exists(name: str) -> bool:
 
 
 def make_base_image() -> None:
-    """A local ``debian:bookworm-slim``: debootstrap's minbase, apt caches emptied as in the real one."""
+    """A local ``debian:trixie-slim``: debootstrap's minbase with the slim image's settings."""
     CACHE.mkdir(parents=True, exist_ok=True)
     if not BASE_TARBALL.exists():
         rootfs = CACHE / "rootfs.partial"
         shutil.rmtree(rootfs, ignore_errors=True)
         run(
-            ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), "http://deb.debian.org/debian"],
+            ["debootstrap", "--variant=minbase", SUITE, str(rootfs), "http://deb.debian.org/debian"],
             timeout=1200,
             log=CACHE / "debootstrap.log",
         )
@@ -98,6 +127,20 @@ def make_base_image() -> None:
             for path in (rootfs / emptied).glob("*"):
                 if path.is_file():
                     path.unlink()
+        for name, text in SLIM_SETTINGS.items():
+            (rootfs / name).write_text(text)
+        with (rootfs / "etc/apt/sources.list").open("a") as sources:
+            sources.write(EXTRA_SUITES)
+        for name in ("usr/share/man", "usr/share/info", "usr/share/groff", "usr/share/lintian"):
+            shutil.rmtree(rootfs / name, ignore_errors=True)
+        for path in (rootfs / "usr/share/doc").glob("*/*"):
+            if path.name != "copyright" and path.is_file():
+                path.unlink()
+        for path in (rootfs / "usr/share/locale").glob("*"):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.name != "locale.alias":
+                path.unlink()
         partial = BASE_TARBALL.with_suffix(".partial")
         run(["tar", "-C", str(rootfs), "-cf", str(partial), "."])
         partial.rename(BASE_TARBALL)
@@ -133,6 +176,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "--force-rm",
         "--format",
         "docker",
+        "--build-arg",
+        f"BASE={BASE_IMAGE}",
     ]
     if HOST_CA.exists():  # this machine's CA bundle, for pip behind an inspecting proxy (see Dockerfile)
         build += ["-v", f"{HOST_CA}:/run/host-ca.crt:ro", "--build-arg", "PIP_CERT=/run/host-ca.crt"]
@@ -285,6 +330,29 @@ def test_that_user_can_write_an_audit_file_under_var_lib_guidance(container: str
         container, "sh", "-c", "echo probe > /var/lib/guidance/probe && rm /var/lib/guidance/probe"
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_runs_debians_python_3_13_with_the_patched_engine(container: str) -> None:
+    done = in_image(
+        container,
+        "python3",
+        "-c",
+        "import sys, durable_rules_engine as e;"
+        " print(sys.executable, '%d.%d' % sys.version_info[:2], e.build_marker)",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(maxsplit=2) == ["/opt/venv/bin/python3", "3.13", ENGINE_MARKER]
+
+
+def test_the_runtime_venv_has_no_pip_or_setuptools(container: str) -> None:
+    done = in_image(
+        container,
+        "python3",
+        "-c",
+        "import importlib.util as u; print(u.find_spec('pip'), u.find_spec('setuptools'))",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "None"]
 
 
 def test_has_no_compiler(container: str) -> None:
