@@ -44,7 +44,8 @@ venv: $(INSTALLED)
 run: $(INSTALLED)
 	@$(BIN)/guidance serve
 
-## The whole suite (lint, format check, knowledge check, tests with the benchmark smoke run) and,
+## The whole suite (lint, format check, the tests: every pack's scenarios once, through the API,
+## the benchmark smoke run, Schemathesis, the fuzzing) and,
 ## alongside it on the other core, SECOND_TESTS under a second Python; that run's output is kept
 ## in SECOND_LOG and shown after the suite's (straight away if it fails).
 test: $(INSTALLED)
@@ -55,7 +56,6 @@ test: $(INSTALLED)
 test-suite: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/guidance check knowledge
 	$(BIN)/python -m pytest
 
 test-second-python-logged:
