@@ -11,6 +11,7 @@ _KIND_WORDS = {
     FieldKind.INT: "a number",
     FieldKind.ENUM: "a named value",
     FieldKind.CODES: "a list of codes",
+    FieldKind.RECORDS: "a list of records",
 }
 
 

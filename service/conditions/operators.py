@@ -31,7 +31,7 @@ class Operator:
     on_known: Callable[[Any, Any], bool]  # its meaning on a known value and the operand
     on_unknown: bool  # what it gives when the fact is not known
     negation: tuple[str, ...]  # "not" this atom: any of these operators, same path and operand
-    words: str  # "is one of {operand}"
+    words: str  # "is one of {operand}"; "{{path}}" where the path goes inside the words
     python: str  # an expression over a value named {v} and the operand's literal {o}
 
     def holds(self, value: Any, operand: Operand) -> bool:
@@ -87,7 +87,8 @@ class Spellings:
 
 
 _BOOL = {FieldKind.BOOL}
-_ANY = set(FieldKind)
+_ANY = set(FieldKind) - {FieldKind.RECORDS}
+_RECORDS = {FieldKind.RECORDS}
 _ENUM = {FieldKind.ENUM}
 _CODES = {FieldKind.CODES}
 _INT = {FieldKind.INT}
@@ -195,6 +196,26 @@ OPERATORS: dict[str, Operator] = {
             negation=("not_has",),
             words="includes {operand}",
             python="{v} is not None and {o} in {v}",
+        ),
+        _op(
+            "none_recorded",
+            written="no {path} recorded",
+            kinds=_RECORDS,
+            on_known=lambda v, _: v == 0,
+            on_unknown=True,
+            negation=("some_recorded",),
+            words="no {{path}} recorded",
+            python="{v} == 0",
+        ),
+        _op(
+            "some_recorded",
+            written="some {path} recorded",
+            kinds=_RECORDS,
+            on_known=lambda v, _: v > 0,
+            on_unknown=False,
+            negation=("none_recorded",),
+            words="at least one of {{path}} recorded",
+            python="{v} > 0",
         ),
         _op(
             "ge",

@@ -6,6 +6,8 @@
       - not pre_birth.social_work_assessment_requested  # no, or not known
       - some parents:
           any: [care_leaver, family_support in [none, limited]]
+      - no parents: capacity_doubt                     # every parent's is no or not known
+      - not no parents recorded                        # a record list: how many are recorded
 
 Atoms are strings in the written forms of the operator table.
 """
@@ -15,10 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from service.conditions.operators import OPERATORS, operand_of
-from service.conditions.tree import All, AnyOf, Atom, Condition, ConditionError, Some, Term, negate
+from service.conditions.tree import All, AnyOf, Atom, Condition, ConditionError, Every, Some, Term, negate
 
 
 def parse_atom(text: str) -> Atom:
+    """One atom in any of the operator table's written forms."""
     text = " ".join(text.split())
     for operator in OPERATORS.values():
         match = operator.pattern.match(text)
@@ -59,14 +62,20 @@ def parse(
         return All(items) if key == "all" else AnyOf(items)
     if key == "not":
         return negate(parse(body, terms, record_lists, in_list=in_list))
-    if key.startswith("some "):
-        list_path = key[5:].strip()
+    quantifier, _, list_path = key.partition(" ")
+    if quantifier in ("some", "every", "no") and list_path.strip():
+        list_path = list_path.strip()
         if in_list:
-            raise ConditionError("`some …:` cannot stand inside another `some …:`")
+            raise ConditionError(f"`{quantifier} …:` cannot stand inside another `some`, `every` or `no …:`")
         if list_path not in record_lists:
             known = ", ".join(sorted(record_lists)) or "none"
-            raise ConditionError(f"`some {list_path}:` names no list of records (there are: {known})")
+            raise ConditionError(f"`{key}:` names no list of records (there are: {known})")
         if isinstance(body, list):  # a list under `some parents:` means all of them, for one parent
             body = {"all": body}
-        return Some(list_path, parse(body, terms, record_lists, in_list=True))
-    raise ConditionError(f"unknown key `{key}:`; write `all:`, `any:`, `not:` or `some <list>:`")
+        inner = parse(body, terms, record_lists, in_list=True)
+        if quantifier == "some":
+            return Some(list_path, inner)
+        return Every(list_path, inner if quantifier == "every" else negate(inner))
+    raise ConditionError(
+        f"unknown key `{key}:`; write `all:`, `any:`, `not:`, or `some`, `every` or `no <list>:`"
+    )

@@ -23,8 +23,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from service.conditions.tree import All, AnyOf, Atom, Condition, Some, Term
-from service.facts.paths import vocabulary
+from service.conditions.tree import All, AnyOf, Atom, Condition, Every, Some, Term
+from service.facts.paths import FieldKind, vocabulary
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _files = itertools.count(1)
@@ -78,8 +78,11 @@ class Source:
         return compiled
 
 
-def value_of(path: str) -> str:
-    """The expression reading a case-level fact from ``f`` (``None`` when its group is absent)."""
+def value_of(path: str, atom: Atom | None = None) -> str:
+    """The expression reading a case-level fact from ``f`` (``None`` when its group is absent);
+    a record list is read as how many records it holds."""
+    if atom is not None and FieldKind.RECORDS in atom.op.kinds:
+        return f"len(f.{identifier(path)} or ())"
     group, _, leaf = path.partition(".")
     if not leaf:
         return f"f.{identifier(group)}"
@@ -111,10 +114,11 @@ class Expressions:
             return "(" + " and ".join(self.condition(c, record) for c in condition.items) + ")"
         if isinstance(condition, AnyOf):
             return "(" + " or ".join(self.condition(c, record) for c in condition.items) + ")"
-        if isinstance(condition, Some):
+        if isinstance(condition, (Some, Every)):
             item = self.source.name("r")
             inner = self.condition(condition.condition, item)
-            return f"any({inner} for {item} in (f.{identifier(condition.list_path)} or ()))"
+            quantifier = "any" if isinstance(condition, Some) else "all"
+            return f"{quantifier}({inner} for {item} in (f.{identifier(condition.list_path)} or ()))"
         return self.atom(condition, record)
 
     def atom(self, atom: Atom, record: str | None) -> str:
@@ -123,7 +127,7 @@ class Expressions:
         elif atom.path in self.counts:
             value = self.counts[atom.path]
         else:
-            value = value_of(atom.path)
+            value = value_of(atom.path, atom)
         return f"({test(atom, value, bind=self.source.name('_v'))})"
 
 
@@ -200,6 +204,26 @@ class Witnesses:
             lines.append(f"{indent}    if {part_flag}:")
             lines.append(f"{indent}        {flag} = True")
             return lines, flag
+        if isinstance(condition, Every):
+            item, index, found = self.source.name("r"), self.source.name("i"), self.source.name("w")
+            list_path = identifier(condition.list_path)
+            lines = [
+                f"{indent}{flag} = True",
+                f"{indent}{found} = []",
+                f"{indent}for {index}, {item} in enumerate(f.{list_path} or ()):",
+            ]
+            part_lines, part_flag = self.write(
+                condition.condition, found, (list_path, item, index), indent + "    "
+            )
+            lines += part_lines
+            lines += [
+                f"{indent}    if not {part_flag}:",
+                f"{indent}        {flag} = False",
+                f"{indent}        break",
+                f"{indent}if {flag}:",
+                f"{indent}    {out} += {found}",
+            ]
+            return lines, flag
         return self.atom(condition, out, record, indent, flag)
 
     def atom(
@@ -220,7 +244,7 @@ class Witnesses:
             lines.append(f"{indent}{value}, {found} = ctx.get({literal(self.counts[atom.path])})")
             witness = [f"({literal(atom.path)}, {value}, None)", f"*{found}"]
         else:
-            lines.append(f"{indent}{value} = {value_of(atom.path)}")
+            lines.append(f"{indent}{value} = {value_of(atom.path, atom)}")
             witness = [f"({literal(atom.path)}, {value}, None)"]
         lines.append(f"{indent}{flag} = {test(atom, value)}")
         lines.append(f"{indent}if {flag}:")

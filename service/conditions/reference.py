@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.conditions.tree import All, AnyOf, Atom, Condition, Some, Term
+from service.conditions.tree import All, AnyOf, Atom, Condition, Every, Some, Term
+from service.facts.paths import FieldKind
 
 Witness = tuple[str, Any]
 
@@ -71,6 +72,16 @@ def _explain(
                 matched = True
                 found.extend(sub)
         return found if matched else None
+    if isinstance(condition, Every):
+        found = []
+        for index, record in enumerate(scope.get(condition.list_path) or ()):
+            sub = _explain(
+                condition.condition, scope, derived, explanations, record, f"{condition.list_path}[{index}]."
+            )
+            if sub is None:
+                return None
+            found.extend(sub)
+        return found
     return _atom(condition, scope, derived, explanations, item, prefix)
 
 
@@ -93,6 +104,8 @@ def _atom(
             return None
         return [(atom.path, value), *explanations.get(atom.path, ())]
     value = lookup(scope, atom.path)
+    if FieldKind.RECORDS in atom.op.kinds:  # a record list is read as how many it holds
+        value = len(value or ())
     return [(atom.path, value)] if atom.op.holds(value, atom.operand) else None
 
 

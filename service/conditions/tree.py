@@ -45,6 +45,15 @@ class Some:
 
 
 @dataclass(frozen=True, slots=True)
+class Every:
+    """Every record of a list meets the inner condition: true when none is recorded. ``no
+    parents: X`` is every parent meeting "not X"."""
+
+    list_path: str
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
 class Term:
     """A named condition the pack defines once (``active_case``) and rules reuse by name."""
 
@@ -52,7 +61,7 @@ class Term:
     condition: Condition
 
 
-Condition = Atom | All | AnyOf | Some | Term
+Condition = Atom | All | AnyOf | Some | Every | Term
 
 
 def atom(path: str, operator: str, operand: Operand = None) -> Atom:
@@ -69,10 +78,9 @@ def negate(condition: Condition) -> Condition:
     if isinstance(condition, AnyOf):
         return All(tuple(negate(c) for c in condition.items))
     if isinstance(condition, Some):
-        raise ConditionError(
-            f"`not` cannot be put in front of `some {condition.list_path}:`; "
-            "say what must hold for one of them instead"
-        )
+        return Every(condition.list_path, negate(condition.condition))
+    if isinstance(condition, Every):
+        return Some(condition.list_path, negate(condition.condition))
     negated = [Atom(condition.path, OPERATORS[name], condition.operand) for name in condition.op.negation]
     return negated[0] if len(negated) == 1 else AnyOf(tuple(negated))
 
@@ -83,6 +91,6 @@ def atoms(condition: Condition, list_path: str | None = None) -> list[tuple[str 
         return [(list_path, condition)]
     if isinstance(condition, Term):
         return atoms(condition.condition, list_path)
-    if isinstance(condition, Some):
+    if isinstance(condition, (Some, Every)):
         return atoms(condition.condition, condition.list_path)
     return [pair for item in condition.items for pair in atoms(item, list_path)]

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.conditions.tree import All, AnyOf, Atom, Condition, ConditionError, Some, Term
+from service.conditions.tree import All, AnyOf, Atom, Condition, ConditionError, Every, Some, Term
 from service.facts.paths import FactField, FieldKind, vocabulary
 
 UNKNOWN = -1
@@ -94,6 +94,12 @@ class Keys:
         self.paths[key] = f"{list_path}[{position}].{field}"
         return key
 
+    def length(self, list_path: str) -> str:
+        """How many records of a list the case holds (``k0``)."""
+        key = f"k{self._lists[list_path]}"
+        self.paths[key] = f"{list_path} recorded"
+        return key
+
     def count(self, name: str) -> str:
         key = self._counts.setdefault(name, f"n{len(self._counts)}")
         self.paths[key] = name
@@ -139,6 +145,7 @@ class AlternativesCompiler:
         self.used_codes: dict[str, set[str]] = {}  # codes path -> codes tested with `has`
         self.used_items: dict[str, set[str]] = {}  # record list -> item fields tested
         self.used_counts: set[str] = set()  # count_key of each count tested
+        self.used_lengths: set[str] = set()  # record lists whose length is tested
 
     def alternatives(self, condition: Condition, resolve: dict[str, str]) -> list[Spec]:
         """The condition's alternatives, each as the tests to make on each key."""
@@ -180,7 +187,30 @@ class AlternativesCompiler:
                 record_at = (condition.list_path, position)
                 found.extend(self._alternatives(condition.condition, resolve, record_at))
             return self._simplify(found)
+        if isinstance(condition, Every):
+            # Every record: for each position, no record there, or the condition holds there.
+            records = self.record_lists[condition.list_path]
+            length = self._length(condition.list_path)
+            product: list[Constraint] = [{}]
+            for position in range(records.max_items):
+                fewer = [{length: frozenset(range(position + 1))}]
+                there = self._alternatives(condition.condition, resolve, (condition.list_path, position))
+                options = self._simplify(fewer + there)
+                combined = [_conjoin(left, right) for left in product for right in options]
+                product = self._simplify([c for c in combined if c is not None])
+                if len(product) > MAX_ALTERNATIVES:
+                    raise ConditionError(
+                        f"the condition unfolds into more than {MAX_ALTERNATIVES} alternatives; "
+                        "split the rule into simpler rules"
+                    )
+            return product
         return self._atom(condition, resolve, record)
+
+    def _length(self, list_path: str) -> str:
+        key = self.keys.length(list_path)
+        self.used_lengths.add(list_path)
+        self.info[key] = KeyInfo(tuple(range(self.record_lists[list_path].max_items + 1)), 1.0, always=True)
+        return key
 
     def _atom(self, atom: Atom, resolve: dict[str, str], record: tuple[str, int] | None) -> list[Constraint]:
         if record is not None:
@@ -189,6 +219,10 @@ class AlternativesCompiler:
             self.used_items.setdefault(list_path, set()).add(atom.path)
             key = self.keys.item(list_path, position, atom.path)
             self.info[key] = KeyInfo(_domain(field), 0.75 ** (position + 1), always=False)
+        elif atom.path in self.record_lists:
+            key = self._length(atom.path)
+            allowed = frozenset(v for v in self.info[key].domain if atom.op.holds(v, atom.operand))
+            return [{key: allowed}] if allowed else []
         elif atom.path in resolve:
             name = resolve[atom.path]
             self.used_counts.add(name)

@@ -21,6 +21,7 @@ class Compiled:
     codes: tuple[tuple[str, tuple[str, ...]], ...]  # codes path, codes tested with `has`
     items: tuple[tuple[str, tuple[str, ...]], ...]  # record list, item fields tested
     counts: tuple[str, ...]  # count_key of each count tested, in the order the encoder takes
+    lengths: tuple[str, ...]  # record lists whose number of records is tested
     segments: tuple[str, ...]  # the parts the fact is written in (a group, a record, ...)
     shards: tuple[Shard, ...]
     key_of: Keys
@@ -63,13 +64,15 @@ def compile_packs(packs: Sequence[Pack], shard_size: int = 1024) -> Compiled:
         for name, rl in vocab.record_lists.items()
         if compiler.used_items.get(name)
     )
-    segments = segments_of(fields, codes, items, counts)
+    lengths = tuple(name for name in vocab.record_lists if name in compiler.used_lengths)
+    segments = segments_of(fields, codes, items, counts, lengths)
     shards = plan_shards(specs, compiler.info, keys, segments, shard_size)
     return Compiled(
         fields=fields,
         codes=codes,
         items=items,
         counts=counts,
+        lengths=lengths,
         segments=segments,
         shards=shards,
         key_of=keys,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from service.conditions.python import Source
+from service.conditions.python import Source, identifier
 from service.engine.alternatives import UNKNOWN
 from service.facts.paths import FactField, FieldKind, vocabulary
 
@@ -75,31 +75,35 @@ def fact_encoder(compiled: Compiled) -> Callable[[Any, Sequence[int], str], list
     for group, leaves in groups.items():
         name = names[f"g:{group}"]
         if leaves == [""]:
-            part = writer.value(vocab.fields[group], f"facts.{group}")
-            lines.append(f"    {name} = f'\"{keys.field(group)}\":{part}'")
+            part = writer.value(vocab.fields[group], f"facts.{identifier(group)}")
+            lines.append(f"    {name} = f'\"{_key(keys.field(group))}\":{part}'")
             continue
         paths = [f"{group}.{leaf}" for leaf in leaves]
-        unknown = ",".join(f'"{keys.field(path)}":{UNKNOWN}' for path in paths)
+        unknown = ",".join(f'"{_key(keys.field(path))}":{UNKNOWN}' for path in paths)
         known = ",".join(
-            f'"{keys.field(path)}":{writer.value(vocab.fields[path], f"g.{leaf}")}'
+            f'"{_key(keys.field(path))}":{writer.value(vocab.fields[path], f"g.{identifier(leaf)}")}'
             for path, leaf in zip(paths, leaves, strict=True)
         )
-        lines.append(f"    g = facts.{group}")
+        lines.append(f"    g = facts.{identifier(group)}")
         lines.append(f"    {name} = '{unknown}' if g is None else f'{known}'")
     for path, codes in compiled.codes:
-        table = f"codes_{keys.field(path)}"
-        source.namespace[table] = {code: f'"{keys.code(path, code)}":1' for code in codes}
+        table = f"codes_{_key(keys.field(path))}"
+        source.namespace[table] = {code: f'"{_key(keys.code(path, code))}":1' for code in codes}
         lines += [
-            f"    v = facts.{path}",
+            f"    v = facts.{identifier(path)}",
             f"    {names['c:' + path]} = ','.join([{table}[c] for c in v if c in {table}]) if v else ''",
         ]
+    for list_path in compiled.lengths:
+        key = _key(keys.length(list_path))
+        count = f"{{len(facts.{identifier(list_path)} or ())}}"
+        lines.append(f"    {names['k:' + list_path]} = f'\"{key}\":{count}'")
     for list_path, item_fields in compiled.items:
         record_list = vocab.record_lists[list_path]
-        lines += [f"    v = facts.{list_path} or ()", "    n = len(v)"]
+        lines += [f"    v = facts.{identifier(list_path)} or ()", "    n = len(v)"]
         for position in range(record_list.max_items):
             known = ",".join(
-                f'"{keys.item(list_path, position, field)}":'
-                + writer.value(record_list.item_fields[field], f"r.{field}")
+                f'"{_key(keys.item(list_path, position, field))}":'
+                + writer.value(record_list.item_fields[field], f"r.{identifier(field)}")
                 for field in item_fields
             )
             name = names[f"r:{list_path}:{position}"]
@@ -111,7 +115,7 @@ def fact_encoder(compiled: Compiled) -> Callable[[Any, Sequence[int], str], list
                 f"        {name} = ''",
             ]
     for index, count in enumerate(compiled.counts):
-        lines.append(f"    {names['n:' + count]} = f'\"{keys.count(count)}\":{{counts[{index}]}}'")
+        lines.append(f"    {names['n:' + count]} = f'\"{_key(keys.count(count))}\":{{counts[{index}]}}'")
     payloads = []
     for shard in compiled.shards:
         parts = ", ".join([*(f"s{i}" for i in shard.segments), "tail"])

@@ -41,10 +41,12 @@ def segments_of(
     codes: tuple[tuple[str, tuple[str, ...]], ...],
     items: tuple[tuple[str, tuple[str, ...]], ...],
     counts: tuple[str, ...],
+    lengths: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
     vocab = vocabulary()
     segments = list(dict.fromkeys(f"g:{path.partition('.')[0]}" for path in fields))
     segments += [f"c:{path}" for path, _ in codes]
+    segments += [f"k:{name}" for name in lengths]
     segments += [
         f"r:{name}:{position}" for name, _ in items for position in range(vocab.record_lists[name].max_items)
     ]
@@ -59,6 +61,8 @@ def _segment_of(keys: Keys, key: str) -> str:
         return f"r:{list_path}:{rest.partition(']')[0]}"
     if key.startswith("n"):
         return f"n:{path}"
+    if key.startswith("k"):
+        return f"k:{path.removesuffix(' recorded')}"
     if " has " in path:
         return f"c:{path.partition(' has ')[0]}"
     return f"g:{path.partition('.')[0]}"

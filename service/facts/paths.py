@@ -20,6 +20,7 @@ class FieldKind(StrEnum):
     INT = "int"  # a whole number (with a range)
     ENUM = "enum"  # one of named values
     CODES = "codes"  # a list of codes (each at most once)
+    RECORDS = "records"  # a list of records (parents), as the number of them recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,11 @@ class RecordList:
     description: str
     item_fields: dict[str, FactField]
     max_items: int
+
+    @property
+    def field(self) -> FactField:
+        """The list as a fact of its own: how many records it holds (none when not sent)."""
+        return FactField(self.path, FieldKind.RECORDS, self.description, minimum=0, maximum=self.max_items)
 
 
 @dataclass(frozen=True, slots=True)

@@ -336,6 +336,7 @@ def _shared_definitions(
     """The pack's named terms and counts, and every name a condition may use."""
     vocab = vocabulary()
     known: dict[str, FactField] = dict(vocab.fields)
+    known.update({name: records.field for name, records in vocab.record_lists.items()})
     lists = set(vocab.record_lists)
     counts: list[Count] = []
     for name, spec in manifest.counts.items():

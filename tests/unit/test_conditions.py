@@ -78,10 +78,40 @@ def test_terms_are_reused_by_name_and_described_by_name() -> None:
         ({"all": []}, "at least one condition"),
         ({"some cousins": "a"}, "names no list of records"),
         ({"some parents": {"some parents": "a"}}, "cannot stand inside"),
-        ({"not": {"some parents": "care_leaver"}}, "cannot be put in front of `some parents:`"),
+        ({"no parents": {"every parents": "care_leaver"}}, "cannot stand inside"),
+        ({"every cousins": "a"}, "names no list of records"),
         ({"when": "a.b"}, "unknown key"),
     ],
 )
 def test_malformed_conditions_are_explained(data: object, message: str) -> None:
     with pytest.raises(tree.ConditionError, match=message):
         parse(data)
+
+
+def test_not_some_is_every_not_and_no_is_its_sugar() -> None:
+    no = parse({"no parents": "care_leaver"})
+    assert no == parse({"not": {"some parents": "care_leaver"}})
+    assert no == tree.Every("parents", tree.atom("care_leaver", "not_true"))
+    assert parse({"not": {"every parents": "care_leaver"}}) == tree.Some(
+        "parents", tree.atom("care_leaver", "not_true")
+    )
+
+
+def test_every_record_holds_when_none_is_recorded_and_unknown_is_not_no() -> None:
+    every = parse({"every parents": "care_leaver is false"})
+    assert reference.holds(every, {}, {})
+    assert reference.holds(every, {"parents": []}, {})
+    assert reference.holds(every, {"parents": [{"care_leaver": False}]}, {})
+    assert not reference.holds(every, {"parents": [{"care_leaver": False}, {}]}, {})
+    no = parse({"no parents": "care_leaver"})
+    assert reference.holds(no, {"parents": [{"care_leaver": False}, {}]}, {})
+    assert not reference.holds(no, {"parents": [{"care_leaver": True}]}, {})
+
+
+def test_a_record_list_is_read_as_how_many_are_recorded() -> None:
+    none = parse("no parents recorded")
+    assert reference.explain(none, {}, {}) == [("parents", 0)]
+    assert reference.holds(none, {"parents": []}, {})
+    assert not reference.holds(none, {"parents": [{}]}, {})
+    assert parse({"not": "no parents recorded"}) == parse("some parents recorded")
+    assert words.describe(none) == "no parents recorded"
