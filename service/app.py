@@ -13,7 +13,6 @@ from litestar.plugins.structlog import StructlogPlugin
 from service import __version__
 from service.audit.sinks import AuditSink, AuditWriteError, open_audit_sink
 from service.audit.trail import AuditTrail
-from service.guidance.answers import KnowledgeRef
 from service.guidance.service import Guidance
 from service.http.cds_hooks import CdsHooksController
 from service.http.docs_page import DocsPagePlugin, OpenAPIDocumentPlugin
@@ -58,9 +57,6 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
         state=State(
             {
                 "guidance": guidance,
-                "knowledge_refs": [
-                    KnowledgeRef(pack=p.id, version=p.version, digest=p.digest) for p in packs
-                ],
                 "audit_retry_after": settings.audit_retry_after,
             }
         ),

@@ -79,7 +79,7 @@ def card(prompt: Prompt, pack: Pack, card_id: str, suggestion_id: str) -> Card:
         detail=detail,
         source=CardSource(
             label=source.label,
-            url=getattr(pack.spec.source, "url", None) or None,
+            url=pack.spec.source_url,
             topic=Coding(system=pack_uri(pack.id), code=rule_id, display=prompt.summary),
         ),
         suggestions=[Suggestion(label=_SUGGESTION_LABELS[prompt.kind], uuid=suggestion_id)],

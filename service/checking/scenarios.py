@@ -8,7 +8,7 @@ scenario proves it silent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -17,7 +17,13 @@ from service.facts.vocabulary import Facts
 from service.packs.loader import SCENARIOS_FILE, PackProblem
 from service.packs.model import Pack, ScenarioSpec
 
-Shown = dict[str, list[tuple[str, Any]]]  # local rule id -> the facts its prompt cites, in order
+
+class ShownPrompt(NamedTuple):
+    because: list[tuple[str, Any]]  # the facts the prompt cites, in order
+    text: str  # its reason and detail
+
+
+Shown = dict[str, ShownPrompt]  # local rule id -> what its prompt says
 
 
 @dataclass
@@ -39,15 +45,22 @@ def judge(scenario: ScenarioSpec, shown: Shown) -> ScenarioOutcome:
     """The scenario's expectations against what was shown (``shown`` in the order shown)."""
     wrong = []
     for rule_id, cited in scenario.because.items():
-        facts = shown.get(rule_id)
+        prompt = shown.get(rule_id)
         for fact in cited:
-            if facts is not None and (fact.path, fact.value) not in facts:
+            if prompt is not None and (fact.path, fact.value) not in prompt.because:
                 wrong.append(f"{rule_id} does not cite {fact.path} = {_json(fact.value)}")
     for rule_id, prefixes in scenario.not_because.items():
-        for path, _ in shown.get(rule_id, ()):
+        prompt = shown.get(rule_id)
+        for path, _ in prompt.because if prompt else ():
             for prefix in prefixes:
                 if path == prefix or path.startswith((prefix + ".", prefix + "[")):
                     wrong.append(f"{rule_id} cites {path}, under {prefix}")
+    for rule_id, phrases in scenario.says.items():
+        prompt = shown.get(rule_id)
+        text = " ".join(prompt.text.split()) if prompt else ""  # line breaks in a pack's text are not words
+        for phrase in phrases:
+            if prompt is not None and " ".join(phrase.split()) not in text:
+                wrong.append(f"{rule_id} does not say {_json(phrase)}")
     return ScenarioOutcome(
         name=scenario.name,
         description=scenario.description,
@@ -124,11 +137,13 @@ def run_scenarios(pack: Pack, evaluator: Evaluator) -> PackReport:
             )
             continue
         shown = {
-            p.id[len(prefix) :]: [(b.path, b.value) for b in p.because]
+            p.id[len(prefix) :]: ShownPrompt(
+                [(b.path, b.value) for b in p.because], f"{p.reason}\n{p.detail}"
+            )
             for p in evaluator.evaluate(facts)
             if p.id.startswith(prefix)
         }
-        for rule_id in [*scenario.because, *scenario.not_because]:
+        for rule_id in [*scenario.because, *scenario.not_because, *scenario.says]:
             if rule_id not in scenario.shows:
                 report.problems.append(
                     PackProblem(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from service.checking.engine_fit import engine_refusals
@@ -12,7 +13,7 @@ from service.packs.loader import PackError, PackProblem, discover, load_pack
 from service.settings import settings_from_env
 
 
-def check(dirs: list[Path]) -> int:
+def check(dirs: list[Path], *, strict: bool = False) -> int:
     roots = dirs or list(settings_from_env().knowledge_dirs)
     missing = [root for root in roots if not root.exists()]
     for root in missing:
@@ -48,6 +49,14 @@ def check(dirs: list[Path]) -> int:
         report = run_scenarios(pack, Evaluator([pack]))
         failed |= not report.passed
         _print_report(report)
+        review_by = pack.spec.review_by
+        if review_by is not None and pack.spec.review_overdue(datetime.now(UTC).date()):
+            failed |= strict
+            mark = "✗" if strict else "!"
+            print(
+                f"  {mark} review overdue: the pack was due for review by {review_by.isoformat()}; review it "
+                "against current practice and law, then set a new review_by"
+            )
     print()
     print("FAILED" if failed else f"OK: {len(seen_ids)} pack{'s' if len(seen_ids) != 1 else ''} checked")
     return 1 if failed else 0

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from datetime import UTC, datetime
 
 import msgspec
 
 from service.cli.knowledge import packs_for
 from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
-from service.guidance.answers import KnowledgeRef
+from service.guidance.answers import KnowledgeRef, knowledge_refs
 from service.guidance.decoding import REQUIRED, RequestRejected, StrictDecoder
 from service.guidance.requests import EvaluationRequest
 from service.settings import settings_from_env
@@ -65,7 +66,7 @@ def evaluate(args: argparse.Namespace) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         return 2
     prompts = Evaluator(packs, settings_from_env().link_settings).evaluate(facts)
-    knowledge = [KnowledgeRef(pack=p.id, version=p.version, digest=p.digest) for p in packs]
+    knowledge = knowledge_refs(packs, datetime.now(UTC).date())
     if args.json:
         output = EvaluationOutput(knowledge=knowledge, prompts=prompts)
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(output)).decode() + "\n")

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate packs, run their scenarios, report coverage")
     check.add_argument(
+        "--strict", action="store_true", help="fail, rather than warn, on a pack overdue for review"
+    )
+    check.add_argument(
         "dirs",
         nargs="*",
         type=Path,
@@ -94,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from service.cli.check import check
 
-        return check(args.dirs)
+        return check(args.dirs, strict=args.strict)
     if args.command == "evaluate":
         from service.cli.evaluate import evaluate
 

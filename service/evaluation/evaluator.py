@@ -16,13 +16,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from service.conditions.python import counter, counts_function, explainer
+from service.conditions.tree import atoms
 from service.engine.durable_matcher import DurableMatcher, count_key
-from service.evaluation.explanations import CountContext, render_found, unique_found
+from service.evaluation.explanations import (
+    COUNTED,
+    NONE_NAMED,
+    RECORDS,
+    CountContext,
+    render_counted,
+    render_found,
+    struct_labels,
+    unique_found,
+)
 from service.evaluation.prompts import Because, Link, Prompt, Source
 from service.facts.vocabulary import Facts
 from service.packs.model import Count, Pack, Rule
-
-RECORDS = "{records}"
 
 
 class PackTexts:
@@ -35,6 +43,8 @@ class PackTexts:
         settings = dict(link_settings or {})
         self._counts: list[tuple[str, Count]] = []
         self._count_names: list[dict[str, str]] = []  # per rule: count key -> count name
+        # per rule: the keys of the counts its condition names, and the codes those counts ask about
+        self._counted: list[tuple[tuple[str, ...], dict[str, frozenset[str]]]] = []
         self._sources: list[Source] = []
         self._links: list[list[Link] | None] = []
         for pack_index, pack in enumerate(self.packs):
@@ -42,6 +52,7 @@ class PackTexts:
             self._counts.extend((count_key(pack_index, c.name), c) for c in pack.counts)
             for rule in pack.rules:
                 self._count_names.append(keys)
+                self._counted.append(_counted_by(rule, pack, keys))
                 self._sources.append(
                     Source(
                         label=pack.spec.source.label,
@@ -73,7 +84,10 @@ class Evaluator(PackTexts):
             explainer(rule.condition, {name: key for key, name in names.items()})
             for rule, names in zip(self.rules, self._count_names, strict=True)
         ]
-        self._texts = [(RECORDS in rule.detail, RECORDS in rule.reason) for rule in self.rules]
+        self._texts = [
+            (RECORDS in rule.detail + rule.reason, COUNTED in rule.detail + rule.reason)
+            for rule in self.rules
+        ]
 
     def evaluate(self, facts: Facts) -> list[Prompt]:
         """Prompts for the case, most prominent first, then by learning point, then by id."""
@@ -91,14 +105,16 @@ class Evaluator(PackTexts):
     def _prompt(self, index: int, facts: Facts, context: CountContext) -> Prompt:
         rule = self.rules[index]
         because = unique_found(self._explainers[index](facts, context))
-        in_detail, in_reason = self._texts[index]
+        names_records, names_counted = self._texts[index]
         detail, reason = rule.detail, rule.reason
-        if in_detail or in_reason:
-            records = render_found(because, facts)
-            if in_detail:
-                detail = detail.replace(RECORDS, records)
-            if in_reason:
-                reason = reason.replace(RECORDS, records)
+        if names_records:
+            records = render_found(because, facts, rule.no_records or NONE_NAMED)
+            detail, reason = detail.replace(RECORDS, records), reason.replace(RECORDS, records)
+        if names_counted:
+            keys, codes = self._counted[index]
+            found = [item for key in keys for item in context.get(key)[1]]
+            counted = render_counted(found, struct_labels(facts), codes)
+            detail, reason = detail.replace(COUNTED, counted), reason.replace(COUNTED, counted)
         return Prompt(
             id=rule.id,
             learning_point=rule.learning_point,
@@ -111,3 +127,20 @@ class Evaluator(PackTexts):
             reason=reason,
             links=self._links[index],
         )
+
+
+def _counted_by(
+    rule: Rule, pack: Pack, keys: dict[str, str]
+) -> tuple[tuple[str, ...], dict[str, frozenset[str]]]:
+    """The keys of the counts the rule's condition names, and the codes those counts ask about
+    (``has``), per list of codes: what ``{counted}`` words."""
+    named = {atom.path for _, atom in atoms(rule.condition)}
+    used = tuple(key for key, name in keys.items() if name in named)
+    codes: dict[str, set[str]] = {}
+    for count in pack.counts:
+        if count.name in named:
+            for list_path, part in count.parts:
+                for _, atom in atoms(part, list_path):
+                    if atom.op.name == "has" and isinstance(atom.operand, str):
+                        codes.setdefault(atom.path, set()).add(atom.operand)
+    return used, {path: frozenset(found) for path, found in codes.items()}

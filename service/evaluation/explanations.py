@@ -8,13 +8,22 @@ from typing import Any
 
 from service.conditions.python import Found, lower_first
 from service.conditions.reference import Witness
+from service.facts.cin_codes import describe_cin_code
 from service.facts.paths import vocabulary
 
 _RECORD_PATH = re.compile(r"^([a-z_]+)\[(\d+)\]\.([a-z_]+)$")
+# A record is named by its role ("the mother"), so the role is never listed among its facts.
+LABEL_FIELD = "role"
+_LABEL_SUFFIX = "." + LABEL_FIELD
 _VALUE_WORDS = {True: "yes", False: "no", None: "not recorded"}
 
 
-def render_records(because: list[Witness], known: dict[str, Any]) -> str:
+NONE_NAMED = "see the facts listed"  # what `{records}` reads when no record is named, by default
+RECORDS = "{records}"
+COUNTED = "{counted}"
+
+
+def render_records(because: list[Witness], known: dict[str, Any], none: str = NONE_NAMED) -> str:
     """The parents or carers a rule matched, each with what made it match.
 
     ``the mother (went to a special school: not recorded) and the father (…)``
@@ -25,13 +34,15 @@ def render_records(because: list[Witness], known: dict[str, Any]) -> str:
         if not match:
             continue
         list_path, index, field = match.group(1), int(match.group(2)), match.group(3)
+        if field == LABEL_FIELD:
+            continue
         words = lower_first(vocabulary().record_lists[list_path].item_fields[field].words)
         shown = (
             _VALUE_WORDS.get(value, str(value)) if isinstance(value, bool) or value is None else str(value)
         )
         grouped.setdefault((list_path, index), []).append(f"{words}: {shown}")
     if not grouped:
-        return "see the facts listed"
+        return none
     parts = [
         f"{record_label(known, list_path, index)} ({'; '.join(items)})"
         for (list_path, index), items in grouped.items()
@@ -87,12 +98,12 @@ def unique_found(found: list[Found]) -> list[Found]:
     return unique
 
 
-def render_found(because: list[Found], facts: Any) -> str:
+def render_found(because: list[Found], facts: Any, none: str = NONE_NAMED) -> str:
     """:func:`render_records` for witnesses that carry their record (``facts`` a struct)."""
     grouped: dict[tuple[str, int], list[str]] = {}
     texts = _ITEM_TEXTS
-    for _path, value, record in because:
-        if record is None:
+    for path, value, record in because:
+        if record is None or path.endswith(_LABEL_SUFFIX):
             continue
         list_path, index, words = record
         hashable = value.__hash__ is not None  # record fields are yes/no or named values
@@ -113,7 +124,7 @@ def render_found(because: list[Found], facts: Any) -> str:
         else:
             group.append(text)
     if not grouped:
-        return "see the facts listed"
+        return none
     parts = [
         f"{_struct_record_label(facts, list_path, index)} ({'; '.join(items)})"
         for (list_path, index), items in grouped.items()
@@ -135,3 +146,68 @@ def _struct_record_label(facts: Any, list_path: str, index: int) -> str:
     if sum(1 for r in records if getattr(r, "role", None) == role) > 1:
         return f"the {role} (parent {index + 1})"
     return f"the {role}"
+
+
+# --- what a count counted, in words (`{counted}`) ------------------------------------------
+
+
+def render_counted(
+    found: list[Found], label: Callable[[str, int], str], codes: dict[str, frozenset[str]]
+) -> str:
+    """The facts counts were counted from: each record with its counted facts, then each
+    listed code a count asks about (``codes``: per list of codes, the codes asked about).
+
+    ``the mother (spent time in care as a child: yes) and CIN factor 4B, mental health (parent or carer)``
+    """
+    grouped: dict[tuple[str, int], list[str]] = {}
+    others: list[str] = []
+    for path, value, record in found:
+        if record is not None:
+            if path.endswith(_LABEL_SUFFIX):
+                continue
+            list_path, index, words = record
+            text = f"{words}: {_shown(value)}"
+            items = grouped.setdefault((list_path, index), [])
+            if text not in items:
+                items.append(text)
+        elif isinstance(value, list):
+            others += [
+                f"CIN factor {code}, {describe_cin_code(code)}"
+                for code in value
+                if code in codes.get(path, ())
+            ]
+        elif path in vocabulary().record_lists:
+            others.append(f"{path} recorded: {value}")
+        else:
+            others.append(f"{lower_first(vocabulary().fields[path].words)}: {_shown(value)}")
+    parts = [f"{label(lp, i)} ({'; '.join(items)})" for (lp, i), items in sorted(grouped.items())]
+    parts += list(dict.fromkeys(others))
+    if not parts:
+        return "none known"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _shown(value: Any) -> str:
+    return _VALUE_WORDS.get(value, str(value)) if isinstance(value, bool) or value is None else str(value)
+
+
+def found_of(witnesses: list[Witness]) -> list[Found]:
+    """Plain witnesses (``parents[1].care_leaver``, value) with the record each belongs to."""
+    found: list[Found] = []
+    for path, value in witnesses:
+        match = _RECORD_PATH.match(path)
+        if match is None:
+            found.append((path, value, None))
+            continue
+        list_path, index, field = match.group(1), int(match.group(2)), match.group(3)
+        words = lower_first(vocabulary().record_lists[list_path].item_fields[field].words)
+        found.append((path, value, (list_path, index, words)))
+    return found
+
+
+def struct_labels(facts: Any) -> Callable[[str, int], str]:
+    return lambda list_path, index: _struct_record_label(facts, list_path, index)
+
+
+def plain_labels(known: dict[str, Any]) -> Callable[[str, int], str]:
+    return lambda list_path, index: record_label(known, list_path, index)

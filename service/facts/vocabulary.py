@@ -85,7 +85,7 @@ class Parent(_Facts):
         bool | None, _yes_no("Had contact with Child and Adolescent Mental Health Services as a child.")
     ] = None
     capacity_doubt: Annotated[
-        bool | None, _yes_no("There are reasons to doubt their mental capacity for a decision they face.")
+        bool | None, _yes_no("There are reasons to doubt this parent's mental capacity.")
     ] = None
     capacity_formally_assessed: Annotated[
         bool | None, _yes_no("A formal Mental Capacity Act 2005 assessment has been done for that decision.")
@@ -144,6 +144,7 @@ class ProfessionalDisagreement(_Facts):
     ] = None
     remains_concerned: Annotated[bool | None, _yes_no("The practitioner remains concerned.")] = None
     escalated: Annotated[bool | None, _yes_no("The disagreement has been escalated.")] = None
+    resolved: Annotated[bool | None, _yes_no("The escalated disagreement has been resolved.")] = None
 
 
 def _only_code_21_alone(codes: list[str] | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 
 from msgspec import Struct
 
@@ -12,6 +13,7 @@ from service.audit.trail import AuditTrail
 from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
 from service.facts.vocabulary import Facts
+from service.guidance.answers import KnowledgeRef, knowledge_refs
 from service.packs.model import Pack
 
 
@@ -37,6 +39,15 @@ class Guidance:
         self.packs_by_id = {pack.id: pack for pack in self.packs}
         self.evaluator = Evaluator(self.packs, link_settings)
         self.audit = audit
+        self._knowledge: tuple[date, list[KnowledgeRef]] | None = None
+
+    def knowledge(self) -> list[KnowledgeRef]:
+        """The packs an answer names; worked out again only when the (UTC) date changes, since a
+        pack's review can fall overdue while the service runs."""
+        today = datetime.now(UTC).date()
+        if self._knowledge is None or self._knowledge[0] != today:
+            self._knowledge = (today, knowledge_refs(self.packs, today))
+        return self._knowledge[1]
 
     def evaluate(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, get
@@ -30,7 +31,7 @@ def rule_view(rule: Rule) -> RuleView:
     )
 
 
-def pack_view(pack: Pack) -> PackView:
+def pack_view(pack: Pack, today: date) -> PackView:
     return PackView(
         id=pack.id,
         title=pack.spec.title,
@@ -40,6 +41,10 @@ def pack_view(pack: Pack) -> PackView:
         issued_by=pack.spec.source.issued_by,
         published=pack.spec.source.published,
         rules=len(pack.rules),
+        review_by=pack.spec.review_by,
+        review_overdue=pack.spec.review_overdue(today),
+        source_url=pack.spec.source_url,
+        licence=pack.spec.licence,
     )
 
 
@@ -53,7 +58,8 @@ class KnowledgeController(Controller):
 
     @get("/packs", summary="The knowledge packs loaded")
     async def packs(self, request: Request) -> list[PackView]:
-        return [pack_view(pack) for pack in guidance_of(request).packs]
+        today = datetime.now(UTC).date()
+        return [pack_view(pack, today) for pack in guidance_of(request).packs]
 
     @get("/rules", summary="Every rule of every loaded pack")
     async def rules(self, request: Request) -> list[RuleView]:

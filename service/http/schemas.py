@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -31,7 +32,7 @@ class RuleView(Struct, kw_only=True):
     links: list[LinkView]
 
 
-class PackView(Struct, kw_only=True):
+class PackView(Struct, kw_only=True, omit_defaults=True):
     id: str
     title: str
     version: str
@@ -40,6 +41,16 @@ class PackView(Struct, kw_only=True):
     issued_by: str
     published: str
     rules: int
+    review_by: Annotated[
+        date | None, Meta(description="When the pack is next reviewed against practice and the law.")
+    ] = None
+    review_overdue: Annotated[bool, Meta(description="Present, and true, once `review_by` has passed.")] = (
+        False
+    )
+    source_url: Annotated[str | None, Meta(description="Where the source document is published.")] = None
+    licence: Annotated[
+        str | None, Meta(description="On what terms the pack, and what it quotes, may be used.")
+    ] = None
 
 
 class Health(Struct, kw_only=True):

@@ -13,4 +13,4 @@ def guidance_of(request: Request) -> Guidance:
 
 
 def knowledge_refs(request: Request) -> list[KnowledgeRef]:
-    return request.app.state.knowledge_refs
+    return guidance_of(request).knowledge()

@@ -40,6 +40,7 @@ RULES_FILE = "rules.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
 _ID = re.compile(ID_PATTERN)
 _SETTING = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_HTTPS_URL = re.compile(r"^https://[^\s/?#@]+(/[^\s]*)?$")
 _MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
@@ -199,6 +200,8 @@ def load_pack(directory: Path) -> Pack:
 
     if not _ID.match(manifest.id):
         problem(manifest_file, "pack id must be lower-case letters, digits and hyphens", "id")
+    if manifest.source_url is not None and not _HTTPS_URL.match(manifest.source_url):
+        problem(manifest_file, "source_url must be an https:// address", "source_url")
 
     source_path = directory / manifest.source.file
     if not source_path.is_file():
@@ -261,7 +264,8 @@ def load_pack(directory: Path) -> Pack:
         seen_ids.add(spec.id)
         if len(spec.summary) > SUMMARY_MAX_CHARS:
             rule_problem(
-                f"summary is {len(spec.summary)} characters; keep it to {SUMMARY_MAX_CHARS}",
+                f"summary is {len(spec.summary)} characters; keep it to {SUMMARY_MAX_CHARS} "
+                "(a CDS Hooks card's summary is fewer than 140)",
                 "summary",
             )
         if spec.learning_point not in learning_points:
@@ -300,6 +304,7 @@ def load_pack(directory: Path) -> Pack:
                 quote=quote,
                 links=tuple(spec.links),
                 place=Place(rules_file.path, rules_file.line("rules", index)),
+                no_records=spec.no_records,
             )
         )
 

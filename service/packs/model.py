@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,7 @@ from service.conditions.tree import Condition
 Kind = Literal["ask", "check", "consider", "escalate", "inform"]
 Indicator = Literal["info", "warning", "critical"]
 
-SUMMARY_MAX_CHARS = 140
+SUMMARY_MAX_CHARS = 139  # CDS Hooks: a card's summary is *fewer than* 140 characters
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}(?!\n)$"  # pack and rule ids: lower case, digits, hyphens
 INDICATOR_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
 
@@ -28,7 +29,6 @@ class SourceSpec(_Spec):
     published: str
     file: str
     label: str
-    url: str | None = None
 
 
 class LearningPointSpec(_Spec):
@@ -51,6 +51,14 @@ class PackSpec(_Spec):
     learning_points: list[LearningPointSpec]
     terms: dict[str, Any] = {}
     counts: dict[str, CountSpec] = {}
+    # Currency: when the pack must next be reviewed against practice and the law, where the
+    # source is published, and on what terms the pack (and what it quotes) may be used.
+    review_by: date | None = None
+    source_url: str | None = None
+    licence: str | None = None
+
+    def review_overdue(self, today: date) -> bool:
+        return self.review_by is not None and today > self.review_by
 
 
 class LinkSpec(_Spec):
@@ -70,6 +78,7 @@ class RuleSpec(_Spec):
     when: Any
     quote: str | None = None
     links: list[LinkSpec] = []
+    no_records: str | None = None  # what `{records}` reads when the prompt names no record
 
 
 class RulesSpec(_Spec):
@@ -91,6 +100,8 @@ class ScenarioSpec(_Spec):
     # which it must cite nothing (`not_because`, e.g. `parents[1]` for another parent).
     because: dict[str, list[CitedFactSpec]] = {}
     not_because: dict[str, list[str]] = {}
+    # For a rule the scenario shows: words its prompt's reason or detail must contain.
+    says: dict[str, list[str]] = {}
 
 
 class ScenariosSpec(_Spec):
@@ -133,6 +144,7 @@ class Rule:
     quote: str
     links: tuple[LinkSpec, ...]
     place: Place | None = None
+    no_records: str | None = None
 
     @property
     def order(self) -> tuple[int, int, str]:

@@ -17,8 +17,16 @@ from service.conditions.python import Expressions, Source
 from service.conditions.reference import Witness, explain, explain_in_record, holds
 from service.conditions.tree import Condition
 from service.engine.alternatives import count_key
-from service.evaluation.evaluator import RECORDS, PackTexts
-from service.evaluation.explanations import render_records
+from service.evaluation.evaluator import PackTexts
+from service.evaluation.explanations import (
+    COUNTED,
+    NONE_NAMED,
+    RECORDS,
+    found_of,
+    plain_labels,
+    render_counted,
+    render_records,
+)
 from service.evaluation.prompts import Because, Prompt
 from service.facts.vocabulary import Facts
 from service.packs.model import Pack, Rule
@@ -96,17 +104,21 @@ class ReferenceEvaluator(PackTexts):
         explanations = {name: counted[key][1] for key, name in names.items()}
         witnesses = explain(rule.condition, known, derived, explanations) or []
         because = _unique(witnesses)
-        records = render_records(because, known)
+        records = render_records(because, known, rule.no_records or NONE_NAMED)
+        keys, codes = self._counted[index]
+        found = found_of([witness for key in keys for witness in counted[key][1]])
+        counted_text = render_counted(found, plain_labels(known), codes)
+        detail = rule.detail.replace(RECORDS, records).replace(COUNTED, counted_text)
         return Prompt(
             id=rule.id,
             learning_point=rule.learning_point,
             kind=rule.kind,
             indicator=rule.indicator,
             summary=rule.summary,
-            detail=rule.detail.replace(RECORDS, records),
+            detail=detail,
             source=self._sources[index],
             because=[Because(path=path, value=value) for path, value in because],
-            reason=rule.reason.replace(RECORDS, records),
+            reason=rule.reason.replace(RECORDS, records).replace(COUNTED, counted_text),
             links=self._links[index],
         )
 

@@ -212,9 +212,8 @@ def test_a_parent_is_named_by_role_and_by_place_when_two_share_a_role(client: Te
     reason = by_id(answer)[rule("doubt-named-parent")]["reason"]
     assert reason.startswith("Capacity in doubt, not formally assessed: the carer (parent 3) (")
     assert reason.endswith(
-        " and parent 4 (there are reasons to doubt their mental capacity for a decision they "
-        "face: yes; a formal Mental Capacity Act 2005 assessment has been done for that "
-        "decision: not recorded)."
+        " and parent 4 (there are reasons to doubt this parent's mental capacity: yes; a formal Mental "
+        "Capacity Act 2005 assessment has been done for that decision: not recorded)."
     )
     assert "parent 2" not in reason
 

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.checking.scenarios import judge
+from service.checking.scenarios import ShownPrompt, judge
 from service.packs.loader import load_packs
 from service.packs.model import Pack
 from service.settings import Settings
@@ -39,7 +39,10 @@ def test_every_scenario_passes_and_covers_every_rule(all_packs_client: TestClien
         response = all_packs_client.post("/v1/evaluate", json={"facts": scenario.facts})
         assert response.status_code == 200, response.text
         shown = {
-            prompt["id"][len(prefix) :]: [(fact["path"], fact["value"]) for fact in prompt["because"]]
+            prompt["id"][len(prefix) :]: ShownPrompt(
+                [(fact["path"], fact["value"]) for fact in prompt["because"]],
+                f"{prompt['reason']}\n{prompt['detail']}",
+            )
             for prompt in response.json()["prompts"]
             if prompt["id"].startswith(prefix)
         }

@@ -77,7 +77,7 @@ def _pack(folder: Path, seed: int) -> Path:
             "kind": "ask",
             "indicator": rng.choice(["info", "warning", "critical"]),
             "summary": f"Rule {n}.",
-            "reason": "For: {records}.",
+            "reason": "For: {records}; counted: {counted}.",
             "detail": "Detail.",
             "when": _condition(rng),
         }

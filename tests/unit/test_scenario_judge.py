@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from service.checking.scenarios import judge
+from service.checking.scenarios import ShownPrompt, judge
 from service.packs.model import CitedFactSpec, ScenarioSpec
 
-SHOWN = {"ask": [("parents[0].camhs", None), ("child.unborn", True)], "check": [("risk", 2)]}
+SHOWN = {
+    "ask": ShownPrompt([("parents[0].camhs", None), ("child.unborn", True)], "Ask the mother.\nDetail."),
+    "check": ShownPrompt([("risk", 2)], "Check."),
+}
 
 
 def scenario(**expectations: object) -> ScenarioSpec:
@@ -33,3 +36,9 @@ def test_paths_under_which_the_prompt_must_cite_nothing() -> None:
     assert outcome.wrong_because == ["ask cites parents[0].camhs, under parents[0]"]
     # a prefix is a whole step of the path: parents[0] does not cover parents[01] or child.unbornx
     assert judge(scenario(shows=["ask"], not_because={"ask": ["child.unb"]}), SHOWN).passed
+
+
+def test_words_the_prompt_must_say() -> None:
+    assert judge(scenario(shows=["ask"], says={"ask": ["the mother", "Detail"]}), SHOWN).passed
+    outcome = judge(scenario(shows=["ask"], says={"ask": ["the father"]}), SHOWN)
+    assert outcome.wrong_because == ['ask does not say "the father"']
