@@ -12,8 +12,9 @@
   its headers are in; ``body_timeout`` from then until its body is in. On expiry, 408 and close
   (a connection that never sent a byte is closed without an answer). uvicorn's keep-alive timeout
   still closes connections idle between requests.
-* **A cap on requests in progress in this worker** (``max_concurrent_requests``: request tasks
-  queued or running, not connections): a request that would start beyond it is answered 503
+* **A cap on requests in progress in this worker** (``max_concurrent_requests``: requests whose
+  app has started and not returned, queued or running; not connections): a request that would
+  start beyond it is answered 503
   with ``Retry-After`` at once, without running the app, so that the requests accepted keep a
   bounded latency. ``GET /health``, ``GET /ready`` and ``GET /metrics`` are never shed. A
   request's app starts once its body is in (uvicorn starts it when its headers are in), so a
@@ -32,13 +33,13 @@ The limits come from :func:`service.settings.settings_from_env`, read in each wo
 from __future__ import annotations
 
 import asyncio
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import httptools
 import msgspec
 import structlog
-from uvicorn._types import ASGI3Application
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
@@ -143,6 +144,18 @@ class Limits:
         )
         self.overloaded = overloaded
         self.retry_after = b"retry-after: %d\r\n" % retry
+        # Requests whose app has started and not returned, in this worker. Not len(tasks) of
+        # uvicorn: a finished task leaves that set only in the loop's next round, so under load
+        # every other round would find the worker full and shed everything.
+        self.in_progress = 0
+
+    async def run_counted(
+        self, app: ASGI3Application, scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        try:
+            await app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
 
 
 @cache
@@ -277,10 +290,11 @@ class FrontDoorProtocol(HttpToolsProtocol):
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return
         limits = self.limits
-        if len(self.tasks) < limits.max_in_progress or (
+        if limits.in_progress < limits.max_in_progress or (
             cycle.scope["method"] == "GET" and cycle.scope["raw_path"] in NEVER_SHED
         ):
-            super()._start_asgi_task(cycle, app)
+            limits.in_progress += 1
+            super()._start_asgi_task(cycle, partial(limits.run_counted, app))
             self._answering = cycle
             return
         # Over the cap: 503 at once, written here. No task (shed requests take no place among
