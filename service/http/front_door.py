@@ -175,6 +175,7 @@ class FrontDoorProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = process_limits()
+        self._max_head = self.limits.max_head
         self._phase = _IDLE
         self._section = 0  # counts heads, bodies and the gaps between them on this connection
         self._field_bytes = 0  # of the head or trailer section being read (at most one read short)
@@ -253,24 +254,31 @@ class FrontDoorProtocol(HttpToolsProtocol):
         self._fields_parsed = 0
         self._announced_too_long = False
 
+    # The parser hands over the request line and fields (trailers too) whole: counted exactly,
+    # this catches a head too large that shares a read with the request before it, where
+    # counting reads cannot tell where the head began.
+
     def on_url(self, url: bytes) -> None:
-        self._count_parsed(len(url))
-        super().on_url(url)
+        self._fields_parsed += len(url)
+        if self._fields_parsed > self._max_head:
+            self._refuse_head_in_parser()
+        self.url += url
 
-    def on_header(self, name: bytes, value: bytes) -> None:  # trailer fields too
-        self._count_parsed(len(name) + len(value) + 4)
-        super().on_header(name, value)
-        if self._phase == _HEAD and self.headers[-1][0] == b"content-length":  # a number (parser)
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """uvicorn's ``on_header`` (three lines), with the count and the announced body size."""
+        self._fields_parsed += len(name) + len(value) + 4
+        if self._fields_parsed > self._max_head:
+            self._refuse_head_in_parser()
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        elif name == b"content-length" and self._phase == _HEAD:  # a number (the parser checks)
             self._announced_too_long = int(value) > self.limits.max_body
+        self.headers.append((name, value))
 
-    def _count_parsed(self, size: int) -> None:
-        """Counts exactly what the parser hands over of a head (and trailers): this catches a
-        head too large that shares a read with the request before it, where counting reads
-        cannot tell where the head began."""
-        self._fields_parsed += size
-        if self._fields_parsed > self.limits.max_head:
-            self._refuse_head()
-            raise _Refused  # stops the parser: nothing more of this connection is parsed
+    def _refuse_head_in_parser(self) -> None:
+        self._refuse_head()
+        raise _Refused  # stops the parser: nothing more of this connection is parsed
 
     def on_headers_complete(self) -> None:
         self._phase = _BODY

@@ -345,9 +345,10 @@ def test_malformed_requests_get_400_problem_details_and_are_not_logged_one_by_on
         with server.connect() as sock:
             sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             assert_problem(read_response(sock), 400, "malformed-request")
-    # One line when a kind of refusal starts, then a count a minute at most.
+    # One line when a kind of refusal starts, then a count a minute at most (the 431s of the
+    # tests above are a dozen more refusals).
     assert len(server.refusals_logged("malformed")) == 1
-    assert len(server.refusals_logged("head_too_large")) == 1
+    assert 1 <= len(server.refusals_logged("head_too_large")) <= 2
     assert not [line for line in server.log_lines() if line.get("level") in ("error", "critical")]
     assert httpx.get(f"{server.base_url}/health").status_code == 200
 
