@@ -5,7 +5,9 @@ encoded once, before the clock starts; responses are read just far enough to kno
 status and length. Two modes:
 
 * ``closed``: each of ``connections`` connections sends its next request as soon as the
-  previous answer is in; the server is saturated, and the result is its throughput.
+  previous answer is in; the server is saturated, and the result is its throughput. Answers
+  503 (shed under overload) are counted apart from other errors, and with ``latencies`` the
+  result also has the latency quantiles of the 200 answers, each from its request's sending.
 * ``open``: requests are started on a fixed schedule (``rate`` per second) whatever the
   server does; each latency is measured from the moment the request was *due*, so a server
   that falls behind is charged for the queue it causes (no coordinated omission).
@@ -87,16 +89,24 @@ async def closed_loop(options: dict[str, Any]) -> dict[str, Any]:
     host, port = options["host"], options["port"]
     requests = build_requests(host, port, options["path"], _bodies(options))
     warmup, duration = options.get("warmup", 1.0), options["duration"]
-    state = {"next": 0, "count": 0, "errors": 0, "measuring": False}
+    state = {"next": 0, "count": 0, "errors": 0, "shed": 0, "measuring": False}
+    timed = bool(options.get("latencies"))
+    latencies: list[float] = []
+    clock = time.perf_counter
 
-    def on_done(client: _Client, status: int, due: float) -> None:
+    def on_done(client: _Client, status: int, sent: float) -> None:
         if state["measuring"]:
             state["count"] += 1
-            if status != 200:
+            if status == 200:
+                if timed:
+                    latencies.append(clock() - sent)
+            elif status == 503:
+                state["shed"] += 1
+            else:
                 state["errors"] += 1
         index = state["next"]
         state["next"] = index + 1
-        client.send(requests[index % len(requests)], 0.0)
+        client.send(requests[index % len(requests)], clock() if timed else 0.0)
 
     clients = []
     for _ in range(options["connections"]):
@@ -116,12 +126,16 @@ async def closed_loop(options: dict[str, Any]) -> dict[str, Any]:
         assert client.transport is not None
         client.transport.close()
     lost = sum(1 for c in clients if c.lost and c.due)
-    return {
+    result = {
         "requests": state["count"],
         "seconds": elapsed,
         "rps": state["count"] / elapsed,
         "errors": state["errors"] + lost,
+        "shed": state["shed"],
     }
+    if timed:
+        result.update(_quantiles(latencies))
+    return result
 
 
 async def open_loop(options: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +174,18 @@ async def open_loop(options: dict[str, Any]) -> dict[str, Any]:
         if time.perf_counter() - start > warmup + duration + 30:
             break
     del loop
-    latencies.sort()
+    return {
+        "rate": rate,
+        "requests": len(latencies),
+        "errors": state["errors"],
+        **_quantiles(latencies),
+        "late_starts": late,
+    }
+
+
+def _quantiles(latencies: list[float]) -> dict[str, float]:
+    """p50, p99 and the maximum, in milliseconds."""
+    latencies = sorted(latencies)
 
     def quantile(q: float) -> float:
         return (
@@ -168,13 +193,9 @@ async def open_loop(options: dict[str, Any]) -> dict[str, Any]:
         )
 
     return {
-        "rate": rate,
-        "requests": len(latencies),
-        "errors": state["errors"],
         "p50_ms": quantile(0.50),
         "p99_ms": quantile(0.99),
         "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
-        "late_starts": late,
     }
 
 

@@ -1,5 +1,6 @@
-"""``make bench`` / ``python -m bench [--smoke]``: the six performance targets of issue 5, side by
-side in one run, printed as one table and written to bench/results/latest.json.
+"""``make bench`` / ``python -m bench [--smoke]``: the six performance targets of issue 5 and the
+overload row of issue 8, side by side in one run, printed as one table and written to
+bench/results/latest.json.
 
 HTTP figures come from real server processes: the service as ``guidance serve`` runs it and
 the bare Litestar endpoint (bench/bare.py) served the same way, one uvicorn worker each, both
@@ -10,6 +11,12 @@ both alike. The two-worker comparison cannot keep the load generator off the ser
 both configurations then run unpinned with the same load generator, and the ratio compares
 like with like (see the README, "Performance"). In-process figures time each evaluation on its own
 and report medians over several passes.
+
+The overload row drives one worker (pinned to core 0) with 256 closed-loop connections from the
+load generator (core 1), which sends again as soon as an answer is in, 503 or not: with the
+shipped cap on requests in progress and with the cap out of reach, in alternating rounds; it
+reports the latency of the requests accepted (200, medians of the rounds' p50 and p99) and the
+share shed (503).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import msgspec
 from bench import inprocess
 from bench.servers import REPO, server
 from bench.wrk import find_wrk, run_wrk
+from service.settings import Settings
 
 RESULTS = REPO / "bench" / "results"
 
@@ -50,10 +58,14 @@ class Config:
     engine_rounds: int
     generated_rules: int
     memory_evaluations: int
+    overload_connections: int
+    overload_rounds: int
+    overload_seconds: float
 
 
-FULL = Config("full", 500, 16, 5, 5.0, 1.5, 15.0, 1_000, 5, 1_000, 1_000_000)
-SMOKE = Config("smoke", 50, 4, 1, 0.4, 0.2, 0.5, 60, 1, 60, 3_000)
+FULL = Config("full", 500, 16, 5, 5.0, 1.5, 15.0, 1_000, 5, 1_000, 1_000_000, 256, 3, 5.0)
+SMOKE = Config("smoke", 50, 4, 1, 0.4, 0.2, 0.5, 60, 1, 60, 3_000, 256, 1, 0.5)
+UNCAPPED = "100000"  # GUIDANCE_MAX_CONCURRENT_REQUESTS at its maximum: no request is ever shed
 
 
 def run_load(options: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +130,7 @@ def http_figures(config: Config, bodies: Path, folder: Path, wrk: str | None) ->
             for kind in order:
                 result = _closed(ports[kind], config, bodies, [1], wrk)
                 rps[kind].append(result["rps"])
-                errors += result["errors"]
+                errors += result["errors"] + result.get("shed", 0)
         service_max = statistics.median(rps["service"])
         latency = run_load(
             {
@@ -152,11 +164,63 @@ def http_figures(config: Config, bodies: Path, folder: Path, wrk: str | None) ->
                 # share of them (the same number for both configurations).
                 result = _closed(ports2[workers], config, bodies, None, wrk, 4 * config.connections)
                 scaling[workers].append(result["rps"])
-                errors += result["errors"]
+                errors += result["errors"] + result.get("shed", 0)
     figures["one_worker_rps"] = statistics.median(scaling[1])
     figures["two_workers_rps"] = statistics.median(scaling[2])
     figures["scaling_rounds"] = scaling
     figures["errors"] = errors
+    return figures
+
+
+def overload_figures(config: Config, bodies: Path, folder: Path) -> dict[str, Any]:
+    """One worker under more closed-loop connections than it takes requests at a time, with the
+    shipped cap on requests in progress and with the cap out of reach: two servers pinned to
+    core 0, alive together, driven in alternating rounds from core 1 (as for row 1)."""
+    cap = Settings().max_concurrent_requests
+    limits = {"capped": str(cap), "uncapped": UNCAPPED}
+    rounds: dict[str, list[dict[str, Any]]] = {"capped": [], "uncapped": []}
+    with (
+        server(
+            "service",
+            cpus={0},
+            audit_file=folder / "audit-capped.log",
+            settings={"GUIDANCE_MAX_CONCURRENT_REQUESTS": limits["capped"]},
+        ) as capped,
+        server(
+            "service",
+            cpus={0},
+            audit_file=folder / "audit-uncapped.log",
+            settings={"GUIDANCE_MAX_CONCURRENT_REQUESTS": limits["uncapped"]},
+        ) as uncapped,
+    ):
+        ports = {"capped": capped, "uncapped": uncapped}
+        for round_number in range(config.overload_rounds):
+            order = ("capped", "uncapped") if round_number % 2 == 0 else ("uncapped", "capped")
+            for name in order:
+                options = {
+                    "mode": "closed",
+                    "host": "127.0.0.1",
+                    "port": ports[name],
+                    "path": "/v1/evaluate",
+                    "bodies": str(bodies),
+                    "connections": config.overload_connections,
+                    "duration": config.overload_seconds,
+                    "warmup": config.warmup,
+                    "cpus": [1],
+                    "latencies": True,
+                }
+                rounds[name].append(run_load(options))
+    figures: dict[str, Any] = {"connections": config.overload_connections, "cap": cap, "rounds": rounds}
+    for name, results in rounds.items():
+        requests = sum(r["requests"] for r in results)
+        shed = sum(r["shed"] for r in results)
+        figures[name] = {
+            "p50_ms": statistics.median(r["p50_ms"] for r in results),
+            "p99_ms": statistics.median(r["p99_ms"] for r in results),
+            "accepted_rps": statistics.median((r["requests"] - r["shed"]) / r["seconds"] for r in results),
+            "shed_share": shed / requests if requests else float("nan"),
+            "errors": sum(r["errors"] for r in results),
+        }
     return figures
 
 
@@ -204,6 +268,9 @@ def table(results: dict[str, Any]) -> list[list[str]]:
     size = generated["engine_median_us"] / engine["engine_median_us"]
     scaling = http["two_workers_rps"] / http["one_worker_rps"]
     latency = http["latency"]
+    overload = results["overload"]
+    capped, uncapped = overload["capped"], overload["uncapped"]
+    p99_ratio = capped["p99_ms"] / uncapped["p99_ms"]
     return [
         _row(
             "1",
@@ -257,6 +324,17 @@ def table(results: dict[str, Any]) -> list[list[str]]:
             latency["p99_ms"] < 10,
         ),
         _row(
+            "7",
+            f"Overload: {overload['connections']} connections, 1 worker, closed loop (issue 8)",
+            f"cap {overload['cap']}: accepted p99 {capped['p99_ms']:.1f} ms (p50 {capped['p50_ms']:.1f}) "
+            f"at {capped['accepted_rps']:,.0f} req/s, {capped['shed_share']:.0%} shed (503), "
+            f"{capped['errors']} errors; no cap: p99 {uncapped['p99_ms']:.1f} ms "
+            f"at {uncapped['accepted_rps']:,.0f} req/s, {uncapped['shed_share']:.0%} shed",
+            "p99 below uncapped; only 200 or 503",
+            f"{p99_ratio:.2f}x uncapped p99",
+            p99_ratio < 1 and capped["errors"] == 0 and uncapped["errors"] == 0,
+        ),
+        _row(
             "i",
             "Whole evaluation with prompts, shipped packs (median)",
             f"{engine['evaluation_median_us']:.1f} us; "
@@ -286,7 +364,7 @@ def render(rows: list[list[str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="The six performance targets of issue 5, side by side, in one table.",
+        description="The six performance targets of issue 5 and the overload row of issue 8, in one table.",
     )
     parser.add_argument("--smoke", action="store_true", help="seconds long, tiny counts: proves it runs")
     parser.add_argument(
@@ -307,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
         bodies_file.write_text("\n".join(msgspec.json.encode(b).hex() for b in bodies) + "\n")
         print(f"[bench] {config.name}: HTTP (service and bare endpoint) ...", file=sys.stderr, flush=True)
         results["http"] = http_figures(config, bodies_file, folder, wrk)
+        print(
+            f"[bench] overload: {config.overload_connections} connections, one worker ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        results["overload"] = overload_figures(config, bodies_file, folder)
     facts = inprocess.as_facts(inprocess.request_bodies(config.engine_cases, seed=5))
     packs = inprocess.shipped_packs()
     print("[bench] engine, shipped packs ...", file=sys.stderr, flush=True)

@@ -37,11 +37,18 @@ def _ready(port: int, path: str) -> bool:
 
 @contextmanager
 def server(
-    kind: str, *, workers: int = 1, cpus: set[int] | None = None, audit_file: Path | None = None
+    kind: str,
+    *,
+    workers: int = 1,
+    cpus: set[int] | None = None,
+    audit_file: Path | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[int]:
-    """Start ``kind`` ("service" or "bare"), yield its port, stop it afterwards."""
+    """Start ``kind`` ("service" or "bare"), yield its port, stop it afterwards.
+
+    ``settings`` are environment variables for the server (``GUIDANCE_…``)."""
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": str(workers)}
+    env = {**os.environ, **(settings or {}), "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": str(workers)}
     if audit_file is not None:
         env["GUIDANCE_AUDIT_FILE"] = str(audit_file)
     module = ["-m", "service.cli.main", "serve"] if kind == "service" else ["-m", "bench.bare"]

@@ -96,6 +96,9 @@ class Settings(Struct, kw_only=True, frozen=True):
                 100_000,
                 "requests per worker",
             ),
+            overload_retry_after=_whole(
+                env, "GUIDANCE_OVERLOAD_RETRY_AFTER", defaults.overload_retry_after, 1, 3600, "seconds"
+            ),
         )
 
 

@@ -18,6 +18,7 @@ import structlog
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from service.http.front_door import FrontDoorProtocol
 from service.logs import configure_command_logging, startup_failed, uvicorn_log_config
 from service.settings import ConfigurationError, Settings
 from service.startup import check_can_serve
@@ -51,7 +52,8 @@ def serve(args: argparse.Namespace) -> int:
         factory=True,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        http=FrontDoorProtocol,  # httptools with the service's limits (service/http/front_door.py)
+        ws="none",
         lifespan="on",
         access_log=False,  # request lines would repeat what the audit trail records, with less care
         log_config=uvicorn_log_config(),

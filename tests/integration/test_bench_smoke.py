@@ -18,6 +18,7 @@ ROWS = (
     "Two workers vs one worker",
     "p99 latency at half the maximum throughput",
     "Audit line per evaluation",
+    "Overload: 256 connections, 1 worker",
 )
 
 
