@@ -44,7 +44,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
-from service.http.evaluate import new_request_id
+from service.http.headers import NOTHING_RUNS_POLICY, new_request_id
 from service.http.problems import PROBLEM_BASE
 from service.settings import Settings, settings_from_env
 
@@ -58,6 +58,7 @@ _ANSWER_HEADERS = (  # then the request id
     b"content-type: application/problem+json\r\n"
     b"cache-control: no-store\r\n"
     b"x-content-type-options: nosniff\r\n"
+    b"content-security-policy: " + NOTHING_RUNS_POLICY + b"\r\n"
     b"x-request-id: "
 )
 _STRADDLE = (b"\n", b"\r\n", b"\n\r\n")  # how a blank line begun in one read can end in the next

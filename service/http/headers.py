@@ -18,7 +18,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = "request_id"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
-_NOTHING_RUNS = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+NOTHING_RUNS_POLICY = b"default-src 'none'; frame-ancestors 'none'"
+_NOTHING_RUNS = (b"content-security-policy", NOTHING_RUNS_POLICY)
 # The documentation page runs its own files and nothing else (Swagger UI styles itself inline).
 DOCS_POLICY = (
     b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "

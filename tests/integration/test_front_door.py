@@ -32,6 +32,7 @@ MARGIN = 0.75  # how late a timeout may act on a shared machine
 CAP = 4  # requests in progress per worker, on the second server
 KIB = 1024
 MIB = 1024 * KIB
+JSON = {"Content-Type": "application/json"}
 EVALUATE_BODY = b'{"facts": {"child": {"unborn": true}}}'
 
 
@@ -290,7 +291,7 @@ def _send_slowly(server: Server, request: bytes, start_at: int) -> tuple[Respons
             if answered % 2:
                 assert other.get("/health").status_code == 200
             else:
-                assert other.post("/v1/evaluate", content=EVALUATE_BODY).status_code == 200
+                assert other.post("/v1/evaluate", content=EVALUATE_BODY, headers=JSON).status_code == 200
             answered += 1
             time.sleep(0.05)
         response = read_response(slow)
@@ -420,7 +421,7 @@ def test_hundreds_of_idle_connections_do_not_stop_requests_being_answered(capped
             idle.append(sock)
         with httpx.Client(base_url=capped_server.base_url, timeout=2.0) as client:
             for _ in range(20):
-                assert client.post("/v1/evaluate", content=EVALUATE_BODY).status_code == 200
+                assert client.post("/v1/evaluate", content=EVALUATE_BODY, headers=JSON).status_code == 200
                 assert client.get("/health").status_code == 200
         assert not select.select(idle, [], [], 0)[0], "the idle connections are still open"
     finally:
