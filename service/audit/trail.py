@@ -233,6 +233,7 @@ class AuditTrail:
         case_ref: str | None,
         prompts: list[Prompt],
         duration_ms: float,
+        tenant: str | None = None,
     ) -> None:
         fields: dict[str, Any] = {
             "evaluation_id": evaluation_id,
@@ -249,6 +250,8 @@ class AuditTrail:
             ],
             "duration_ms": round(duration_ms, 3),
         }
+        if tenant is not None:
+            fields["tenant"] = tenant
         digest = self.case_ref_hash(case_ref)
         if digest is not None:
             fields["case_ref_hash"] = digest
@@ -263,6 +266,7 @@ class AuditTrail:
         request_id: str,
         client: str,
         comment_given: bool,
+        tenant: str | None = None,
     ) -> None:
         self._write(
             "feedback",
@@ -272,4 +276,5 @@ class AuditTrail:
             request_id=request_id,
             client=client,
             comment_given=comment_given,
+            **({"tenant": tenant} if tenant is not None else {}),
         )

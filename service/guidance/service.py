@@ -30,7 +30,13 @@ class Guidance:
         self.audit = audit
 
     def evaluate(
-        self, facts: Facts, *, case_ref: str | None, request_id: str, client: str
+        self,
+        facts: Facts,
+        *,
+        case_ref: str | None,
+        request_id: str,
+        client: str,
+        tenant: str | None = None,
     ) -> tuple[str, list[Prompt]]:
         """Prompts for the case, recorded in the audit trail before they are returned.
 
@@ -43,6 +49,7 @@ class Guidance:
             evaluation_id=evaluation_id,
             request_id=request_id,
             client=client,
+            tenant=tenant,
             case_ref=case_ref,
             prompts=prompts,
             duration_ms=(time.perf_counter() - started) * 1000,

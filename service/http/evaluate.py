@@ -51,12 +51,14 @@ class EvaluationController(Controller):
     async def evaluate(self, request: Request) -> Response[EvaluationResponse]:
         data = await read_json(request, EVALUATION_REQUEST)
         guidance = guidance_of(request)
+        caller = caller_of(request.scope)
         try:
             evaluation_id, prompts = guidance.evaluate(
                 data.facts,
                 case_ref=data.case_ref,
                 request_id=request_id_of(request.scope),
-                client=caller_of(request.scope).client,
+                client=caller.client,
+                tenant=caller.tenant,
             )
         except AuditWriteError:
             raise _audit_unavailable(request) from None
@@ -81,13 +83,15 @@ class EvaluationController(Controller):
         guidance = guidance_of(request)
         if data.prompt_id not in guidance.evaluator.rules_by_id:
             raise invalid_field("prompt_id", "no loaded pack has a prompt with this id")
+        caller = caller_of(request.scope)
         try:
             guidance.audit.feedback(
                 evaluation_id=data.evaluation_id,
                 prompt_id=data.prompt_id,
                 outcome=data.outcome,
                 request_id=request_id_of(request.scope),
-                client=caller_of(request.scope).client,
+                client=caller.client,
+                tenant=caller.tenant,
                 comment_given=bool(data.comment),
             )
         except AuditWriteError:

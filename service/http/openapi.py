@@ -19,6 +19,7 @@ from msgspec import Meta, Struct
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import CROSS_FIELD_RULES
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
+from service.http.authentication import FHIR_JSON, PathKind, path_kind
 from service.http.problems import PROBLEM_BASE
 from service.settings import KIB, MAX_BODY_BYTES, MAX_HEAD_BYTES
 
@@ -73,6 +74,12 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "integer", "minimum": 1},
     },
+    "WWW-Authenticate": {
+        "description": '`Bearer` (RFC 6750); `Bearer error="invalid_token"` when a token was sent '
+        "and refused. Never why it was refused.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^Bearer"},
+    },
 }
 _COMMON_HEADERS = ("X-Request-ID", "Cache-Control", "X-Content-Type-Options", "Content-Security-Policy")
 
@@ -95,6 +102,18 @@ _PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
         f"The request line and headers are larger than {MAX_HEAD_BYTES // KIB} KiB.",
         (),
     ),
+    "Unauthorized": (
+        401,
+        "No valid bearer token: none was sent, or the one sent was refused (only when the service "
+        "runs with `GUIDANCE_AUTH=jwt`). The answer never says why; the service's log does.",
+        ("WWW-Authenticate",),
+    ),
+    "TooManyRequests": (
+        429,
+        "This client has sent more requests than `GUIDANCE_RATE_LIMIT` allows (only when one is "
+        "set); try again after `Retry-After` seconds.",
+        ("Retry-After",),
+    ),
     "InternalError": (500, "The service could not answer; no internals are disclosed.", ()),
     "Unavailable": (
         503,
@@ -116,6 +135,31 @@ _PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     ),
 }
 _EVERY_OPERATION = ("RequestTimeout", "RequestHeadTooLarge", "InternalError")
+_PROTECTED_OPERATION = ("Unauthorized", "TooManyRequests")  # every operation but health, ready, docs
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A JWT from an issuer the deployment trusts (`GUIDANCE_AUTH_ISSUERS`), signed with an "
+    "asymmetric key, with the issuer's `aud` (under /cds-services: the exact URL called), `exp`, `iat`, "
+    "a lifetime of at most an hour, and a client claim. Asked for when the service runs with "
+    "`GUIDANCE_AUTH=jwt`.",
+}
+_OPERATION_OUTCOME_401: dict[str, Any] = {
+    "description": "No valid bearer token (CDS Hooks): a FHIR OperationOutcome with code `login`.",
+    "content": {
+        FHIR_JSON: {
+            "schema": {
+                "type": "object",
+                "required": ["resourceType", "issue"],
+                "properties": {
+                    "resourceType": {"const": "OperationOutcome"},
+                    "issue": {"type": "array", "items": {"type": "object"}},
+                },
+            }
+        }
+    },
+}
 _OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/v1/evaluate"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
     ("post", "/v1/feedback"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
@@ -169,6 +213,7 @@ def build_document(app: Litestar, prompt_ids: list[str]) -> dict[str, Any]:
             parameter["example"] = {"pack_id": pack_id, "rule_id": rule_id}[parameter["name"]]
     schemas.update(request_schemas)
     components["headers"] = _HEADERS
+    components["securitySchemes"] = {"bearer": BEARER}
     components["responses"] = {
         name: _problem_response(description, extra) for name, (_, description, extra) in _PROBLEMS.items()
     }
@@ -177,8 +222,18 @@ def build_document(app: Litestar, prompt_ids: list[str]) -> dict[str, Any]:
         responses = operation["responses"]
         for response in responses.values():
             response["headers"] = _header_refs(())
-        for name in (*expected, *_EVERY_OPERATION):
+        kind = path_kind(path)
+        protected = () if kind is PathKind.OPEN else _PROTECTED_OPERATION
+        for name in (*expected, *protected, *_EVERY_OPERATION):
             responses[str(_PROBLEMS[name][0])] = {"$ref": f"#/components/responses/{name}"}
+        if kind is not PathKind.OPEN:
+            operation["security"] = [{"bearer": []}]
+        if kind is PathKind.CDS_HOOKS:
+            components["responses"]["UnauthorizedCdsHooks"] = {
+                **_OPERATION_OUTCOME_401,
+                "headers": _header_refs(("WWW-Authenticate",)),
+            }
+            responses["401"] = {"$ref": "#/components/responses/UnauthorizedCdsHooks"}
         if (method, path) in _REQUEST_EXAMPLES:
             struct, examples = _REQUEST_EXAMPLES[(method, path)]
             operation["requestBody"] = {

@@ -3,6 +3,10 @@ OpenAPI document: what the document says is what the service does.
 
 Bounded for `make test` (a fixed seed and a number of examples per operation, about half a
 minute); `SCHEMATHESIS_MAX_EXAMPLES` and `SCHEMATHESIS_SEED` widen or vary a run by hand.
+
+The document declares the bearer scheme on every protected operation, so the service runs with
+`GUIDANCE_AUTH=jwt` and Schemathesis sends a valid token (made here, with a key made here);
+its authentication checks then send requests without it, or with a broken one, and expect 401.
 """
 
 from __future__ import annotations
@@ -13,13 +17,24 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.issuers import API_AUDIENCE, API_ISSUER, Signer, ec_key, write_issuers, write_jwks
 from tests.server import running_server
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 def test_schemathesis_with_all_checks_finds_nothing(tmp_path: Path) -> None:
-    env = {"GUIDANCE_AUDIT_FILE": str(tmp_path / "audit.log")}
+    signer = Signer(ec_key(), "schemathesis", API_ISSUER)
+    write_jwks(tmp_path / "jwks.json", signer)
+    issuers = write_issuers(
+        tmp_path / "issuers.yaml", {"issuer": API_ISSUER, "audience": API_AUDIENCE, "jwks_file": "jwks.json"}
+    )
+    env = {
+        "GUIDANCE_AUDIT_FILE": str(tmp_path / "audit.log"),
+        "GUIDANCE_AUTH": "jwt",
+        "GUIDANCE_AUTH_ISSUERS": str(issuers),
+    }
+    token = signer.token(azp="schemathesis", lifetime=1800)
     with running_server(env=env) as base_url:
         result = subprocess.run(
             [
@@ -28,6 +43,8 @@ def test_schemathesis_with_all_checks_finds_nothing(tmp_path: Path) -> None:
                 str(REPO / "openapi" / "openapi.json"),
                 "--url",
                 base_url,
+                "--header",
+                f"Authorization: Bearer {token}",
                 "--checks",
                 "all",
                 "--max-examples",
