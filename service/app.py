@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import structlog
 from litestar import Litestar
@@ -13,7 +15,9 @@ from litestar.plugins.structlog import StructlogPlugin
 from service import __version__
 from service.audit.sinks import AuditSink, AuditWriteError, open_audit_sink
 from service.audit.trail import AuditTrail
+from service.auth.mode import auth_mode
 from service.guidance.service import Guidance
+from service.http.authentication import AuthenticationMiddleware, cors_config, rate_limit_config
 from service.http.cds_hooks import CdsHooksController
 from service.http.docs_page import DocsPagePlugin, OpenAPIDocumentPlugin
 from service.http.evaluate import EvaluationController
@@ -24,7 +28,7 @@ from service.http.openapi import build_document
 from service.http.problems import internal_error, problem_details_config
 from service.logs import litestar_structlog_config
 from service.settings import Settings, settings_from_env
-from service.startup import load_knowledge
+from service.startup import check_authentication, load_knowledge
 
 API_DESCRIPTION = """\
 Prompts for safeguarding practitioners, drawn from the learning of published child
@@ -41,6 +45,7 @@ log = structlog.get_logger("guidance")
 
 def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = None) -> Litestar:
     settings = settings or settings_from_env()
+    verifier = check_authentication(settings)  # refuses, as `guidance serve` does, what it refuses
     packs = load_knowledge(settings)
     sink = audit_sink or open_audit_sink(settings)
     audit = AuditTrail(sink, settings.audit_key, packs)
@@ -52,8 +57,16 @@ def create_app(settings: Settings | None = None, audit_sink: AuditSink | None = 
         except AuditWriteError as error:
             log.error("audit_unavailable_at_startup", error=str(error))
 
+    # Outermost first: the caller is known before the rate limit counts it.
+    middleware: list[Any] = [AuthenticationMiddleware(auth_mode(settings), verifier, settings.public_url)]
+    rate_limit = rate_limit_config(settings)
+    if rate_limit is not None:
+        middleware.append(rate_limit.middleware)
+
     app = Litestar(
         route_handlers=[EvaluationController, KnowledgeController, CdsHooksController, health, ready],
+        middleware=middleware,
+        cors_config=cors_config(settings),
         state=State(
             {
                 "guidance": guidance,

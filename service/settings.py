@@ -6,11 +6,13 @@ what it takes, raised before the service listens: the service never starts half-
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from msgspec import Struct
 
@@ -30,6 +32,9 @@ class ConfigurationError(ValueError):
         super().__init__(message)
         self.setting = setting
         self.message = message
+
+
+RateUnit = Literal["second", "minute", "hour", "day"]
 
 
 class Settings(Struct, kw_only=True, frozen=True):
@@ -54,6 +59,12 @@ class Settings(Struct, kw_only=True, frozen=True):
     max_concurrent_requests: int = 64  # per worker, queued or running; beyond it, 503 at once
     overload_retry_after: int = 1  # seconds, for a request shed under overload
     audit_retry_after: int = 5  # seconds, for a request refused because the audit trail is unavailable
+    # Who may call (see the README, "Authentication")
+    auth: Literal["jwt", "off"] | None = None  # None: unset, which start-up allows on loopback only
+    auth_issuers: Path | None = None  # the YAML file of trusted issuers, for auth "jwt"
+    public_url: str | None = None  # this service's URL as callers reach it: CDS Hooks audiences
+    rate_limit: tuple[RateUnit, int] | None = None  # per client and worker: ("minute", 600)
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call; none by default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +83,7 @@ class Settings(Struct, kw_only=True, frozen=True):
                 "GUIDANCE_AUDIT_KEY", "GUIDANCE_AUDIT_KEY must be at least 16 characters (a random secret)"
             )
         audit_file = env.get("GUIDANCE_AUDIT_FILE")
+        auth, issuers = _auth(env)
         defaults = cls()
         return cls(
             knowledge_dirs=dirs or (DEFAULT_KNOWLEDGE_DIR,),
@@ -99,6 +111,11 @@ class Settings(Struct, kw_only=True, frozen=True):
             overload_retry_after=_whole(
                 env, "GUIDANCE_OVERLOAD_RETRY_AFTER", defaults.overload_retry_after, 1, 3600, "seconds"
             ),
+            auth=auth,
+            auth_issuers=issuers,
+            public_url=_public_url(env),
+            rate_limit=_rate_limit(env),
+            cors_origins=_cors_origins(env),
         )
 
 
@@ -143,3 +160,95 @@ def _link_url(variable: str, value: str) -> str:
             "with no spaces",
         )
     return url
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only: 127.0.0.0/8, ``::1`` or ``localhost``."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _auth(env: Mapping[str, str]) -> tuple[Literal["jwt", "off"] | None, Path | None]:
+    text = env.get("GUIDANCE_AUTH", "").strip().lower()
+    issuers = env.get("GUIDANCE_AUTH_ISSUERS", "").strip()
+    if text not in ("", "jwt", "off"):
+        raise ConfigurationError(
+            "GUIDANCE_AUTH",
+            "GUIDANCE_AUTH is `jwt` (bearer tokens from the issuers in GUIDANCE_AUTH_ISSUERS) or `off` "
+            "(behind a gateway that authenticates callers)",
+        )
+    if text == "jwt" and not issuers:
+        raise ConfigurationError(
+            "GUIDANCE_AUTH_ISSUERS",
+            "GUIDANCE_AUTH=jwt needs GUIDANCE_AUTH_ISSUERS: the path of a YAML file of trusted issuers",
+        )
+    if issuers and text != "jwt":
+        raise ConfigurationError(
+            "GUIDANCE_AUTH_ISSUERS",
+            "GUIDANCE_AUTH_ISSUERS is set but GUIDANCE_AUTH is not `jwt`: set GUIDANCE_AUTH=jwt to check "
+            "tokens, or unset GUIDANCE_AUTH_ISSUERS",
+        )
+    return (text or None), (Path(issuers) if issuers else None)  # type: ignore[return-value]
+
+
+_ORIGIN = re.compile(r"^(https://[A-Za-z0-9.-]+|http://(?:127\.0\.0\.1|localhost|\[::1\]))(:\d{1,5})?$")
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """The service's own base URL: an origin, optionally with a path, never a query."""
+    text = env.get("GUIDANCE_PUBLIC_URL", "").strip()
+    if not text:
+        return None
+    origin, _, path = _split_origin(text)
+    if not _ORIGIN.match(origin) or not re.fullmatch(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?", path):
+        raise ConfigurationError(
+            "GUIDANCE_PUBLIC_URL",
+            "GUIDANCE_PUBLIC_URL is this service's base URL as its callers reach it: https://host[:port] "
+            "with an optional path (or http:// to 127.0.0.1, localhost or [::1]), no query or fragment",
+        )
+    return text.rstrip("/")
+
+
+def _split_origin(url: str) -> tuple[str, str, str]:
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host}", slash, slash + path
+
+
+_RATE = re.compile(r"^\s*(\d{1,7})\s*/\s*(second|minute|hour|day)\s*$")
+
+
+def _rate_limit(env: Mapping[str, str]) -> tuple[RateUnit, int] | None:
+    text = env.get("GUIDANCE_RATE_LIMIT", "").strip()
+    if not text or text.lower() == "off":
+        return None
+    match = _RATE.match(text.lower())
+    if not match or int(match.group(1)) < 1:
+        raise ConfigurationError(
+            "GUIDANCE_RATE_LIMIT",
+            "GUIDANCE_RATE_LIMIT is requests per client and worker, as COUNT/UNIT with a unit of "
+            "second, minute, hour or day (for example 600/minute), or off",
+        )
+    return match.group(2), int(match.group(1))  # type: ignore[return-value]
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in env.get("GUIDANCE_CORS_ORIGINS", "").split(",") if o.strip())
+    for origin in origins:
+        if origin == "*":
+            raise ConfigurationError(
+                "GUIDANCE_CORS_ORIGINS",
+                "GUIDANCE_CORS_ORIGINS must name each origin allowed; `*` (any web page) is refused",
+            )
+        if not _ORIGIN.match(origin):
+            raise ConfigurationError(
+                "GUIDANCE_CORS_ORIGINS",
+                f"GUIDANCE_CORS_ORIGINS: `{origin}` is not an origin: https://host[:port] (or http:// to "
+                "127.0.0.1, localhost or [::1]), with no path, separated by commas",
+            )
+    return origins

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
+
 from service.audit.sinks import open_audit_sink
+from service.auth.issuers import load_issuers
+from service.auth.mode import AuthMode, auth_mode
+from service.auth.tokens import TokenVerifier
 from service.checking.engine_fit import engine_refusals
 from service.evaluation.evaluator import Evaluator
 from service.packs.loader import PackError, UnknownPackError, load_packs
 from service.packs.model import Pack
-from service.settings import LINK_SETTING_PREFIX, ConfigurationError, Settings
+from service.settings import LINK_SETTING_PREFIX, ConfigurationError, Settings, is_loopback
+
+log = structlog.get_logger("guidance.startup")
 
 
 def load_knowledge(settings: Settings) -> list[Pack]:
@@ -62,12 +69,40 @@ def check_audit_destination(settings: Settings) -> None:
     sink.close()
 
 
+def check_authentication(settings: Settings) -> TokenVerifier | None:
+    """The token verifier when callers must show a token (None when authentication is off):
+    the mode allowed on this address, every trusted issuer and its keys, the public URL that
+    CDS Hooks audiences need."""
+    if auth_mode(settings) is not AuthMode.JWT:
+        return None
+    if settings.auth_issuers is None:  # Settings.from_env already refuses this; settings made in code may not
+        raise ConfigurationError("GUIDANCE_AUTH_ISSUERS", "GUIDANCE_AUTH=jwt needs GUIDANCE_AUTH_ISSUERS")
+    issuers = load_issuers(settings.auth_issuers)
+    cds_hooks = [i.issuer for i in issuers.values() if i.cds_hooks]
+    if cds_hooks and settings.public_url is None:
+        raise ConfigurationError(
+            "GUIDANCE_PUBLIC_URL",
+            f"issuer `{cds_hooks[0]}` may call CDS Hooks, whose tokens name the exact URL called as "
+            "their audience: set GUIDANCE_PUBLIC_URL to this service's base URL as callers reach it",
+        )
+    return TokenVerifier(issuers)
+
+
 def check_can_serve(settings: Settings) -> list[Pack]:
-    """Everything a worker will need, tried once in the parent: knowledge, engine, audit file."""
+    """Everything a worker will need, tried once in the parent: authentication, knowledge,
+    engine, audit file."""
+    check_authentication(settings)
     packs = load_knowledge(settings)
     refusals = [problem for pack in packs for problem in engine_refusals(pack)]
     if refusals:
         raise ConfigurationError("GUIDANCE_KNOWLEDGE", "; ".join(str(p) for p in refusals))
     Evaluator(packs, settings.link_settings)  # compiles every rule into the engine's rulesets
     check_audit_destination(settings)
+    if auth_mode(settings) is AuthMode.OFF and not is_loopback(settings.host):
+        log.warning(
+            "authentication_off",
+            host=settings.host,
+            message="GUIDANCE_AUTH=off: no caller is authenticated; every request is recorded as "
+            "client `unauthenticated`. Only behind a gateway that authenticates callers.",
+        )
     return packs

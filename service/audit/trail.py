@@ -257,11 +257,11 @@ class AuditTrail:
             "fired": fired,
             "duration_ms": round(duration_ms, 3),
         }
+        if tenant is not None:
+            fields["tenant"] = tenant
         digest = self.case_ref_hash(case_ref)
         if digest is not None:
             fields["case_ref_hash"] = digest
-        if tenant is not None:
-            fields["tenant"] = tenant
         self._write("evaluation", **fields)
 
     def feedback(
@@ -273,6 +273,7 @@ class AuditTrail:
         request_id: str,
         client: str,
         comment_given: bool,
+        tenant: str | None = None,
     ) -> None:
         self._write(
             "feedback",
@@ -282,6 +283,7 @@ class AuditTrail:
             request_id=request_id,
             client=client,
             comment_given=comment_given,
+            **({"tenant": tenant} if tenant is not None else {}),
         )
 
     def card_feedback(

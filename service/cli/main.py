@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write the OpenAPI document the app generates")
     openapi.add_argument("--output", type=Path, default=Path("openapi/openapi.json"))
 
+    from service.cli.dev_token import add_parser as add_dev_token
+
+    add_dev_token(commands)
+
     audit = commands.add_parser("audit", help="verify and read audit logs")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = audit_commands.add_parser(
@@ -106,6 +110,10 @@ def _run(args: argparse.Namespace) -> int:
         from service.cli.rules import rules
 
         return rules(args)
+    if args.command == "dev-token":
+        from service.cli.dev_token import dev_token
+
+        return dev_token(args)
     if args.command == "openapi":
         from service.cli.openapi import write_openapi
 

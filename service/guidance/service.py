@@ -77,10 +77,10 @@ class Guidance:
             evaluation_id=evaluation_id,
             request_id=request_id,
             client=client,
+            tenant=tenant,
             case_ref=case_ref,
             prompts=prompts,
             duration_ms=(time.perf_counter() - started) * 1000,
-            tenant=tenant,
             pack=pack,
             card_ids=card_ids,
         )

@@ -74,13 +74,15 @@ class EvaluationController(Controller):
         guidance = guidance_of(request)
         if data.prompt_id not in guidance.evaluator.rules_by_id:
             raise invalid_field("prompt_id", "no loaded pack has a prompt with this id")
+        caller = caller_of(request.scope)
         try:
             guidance.audit.feedback(
                 evaluation_id=data.evaluation_id,
                 prompt_id=data.prompt_id,
                 outcome=data.outcome,
                 request_id=request_id_of(request.scope),
-                client=caller_of(request.scope).client,
+                client=caller.client,
+                tenant=caller.tenant,
                 comment_given=bool(data.comment),
             )
         except AuditWriteError:

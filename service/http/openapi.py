@@ -26,6 +26,7 @@ from service.cds_hooks.model import (
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.facts.vocabulary import CROSS_FIELD_RULES
 from service.guidance.requests import EvaluationRequest, FeedbackRequest
+from service.http.authentication import PathKind, path_kind
 from service.http.problems import PROBLEM_BASE
 from service.settings import KIB, MAX_BODY_BYTES, MAX_HEAD_BYTES
 
@@ -80,6 +81,12 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "integer", "minimum": 1},
     },
+    "WWW-Authenticate": {
+        "description": '`Bearer` (RFC 6750); `Bearer error="invalid_token"` when a token was sent '
+        "and refused. Never why it was refused.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^Bearer"},
+    },
 }
 _COMMON_HEADERS = ("X-Request-ID", "Cache-Control", "X-Content-Type-Options", "Content-Security-Policy")
 
@@ -102,6 +109,18 @@ _PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
         f"The request line and headers are larger than {MAX_HEAD_BYTES // KIB} KiB.",
         (),
     ),
+    "Unauthorized": (
+        401,
+        "No valid bearer token: none was sent, or the one sent was refused (only when the service "
+        "runs with `GUIDANCE_AUTH=jwt`). The answer never says why; the service's log does.",
+        ("WWW-Authenticate",),
+    ),
+    "TooManyRequests": (
+        429,
+        "This client has sent more requests than `GUIDANCE_RATE_LIMIT` allows (only when one is "
+        "set); try again after `Retry-After` seconds.",
+        ("Retry-After",),
+    ),
     "InternalError": (500, "The service could not answer; no internals are disclosed.", ()),
     "Unavailable": (
         503,
@@ -123,6 +142,16 @@ _PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     ),
 }
 _EVERY_OPERATION = ("RequestTimeout", "RequestHeadTooLarge", "InternalError")
+_PROTECTED_OPERATION = ("Unauthorized", "TooManyRequests")  # every operation but health, ready, docs
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A JWT from an issuer the deployment trusts (`GUIDANCE_AUTH_ISSUERS`), signed with an "
+    "asymmetric key, with the issuer's `aud` (under /cds-services: the exact URL called), `exp`, `iat`, "
+    "a lifetime of at most an hour, and a client claim. Asked for when the service runs with "
+    "`GUIDANCE_AUTH=jwt`.",
+}
 _OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/v1/evaluate"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
     ("post", "/v1/feedback"): ("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "Unavailable"),
@@ -241,6 +270,7 @@ def build_document(app: Litestar, prompt_ids: list[str], pack_ids: list[str]) ->
             parameter["example"] = {"pack_id": pack_id, "rule_id": rule_id}[parameter["name"]]
     schemas.update(request_schemas)
     components["headers"] = _HEADERS
+    components["securitySchemes"] = {"bearer": BEARER}
     components["responses"] = {
         **{
             name: _problem_response(description, extra) for name, (_, description, extra) in _PROBLEMS.items()
@@ -255,9 +285,13 @@ def build_document(app: Litestar, prompt_ids: list[str], pack_ids: list[str]) ->
         responses = operation["responses"]
         for response in responses.values():
             response["headers"] = _header_refs(())
-        prefix = "Cds" if path.startswith(_CDS_HOOKS) else ""
-        for name in (*expected, *_EVERY_OPERATION):
+        kind = path_kind(path)
+        protected = () if kind is PathKind.OPEN else _PROTECTED_OPERATION
+        prefix = "Cds" if kind is PathKind.CDS_HOOKS else ""
+        for name in (*expected, *protected, *_EVERY_OPERATION):
             responses[str(_PROBLEMS[name][0])] = {"$ref": f"#/components/responses/{prefix}{name}"}
+        if kind is not PathKind.OPEN:
+            operation["security"] = [{"bearer": []}]
         if (method, path) in _REQUEST_EXAMPLES:
             struct, examples = _REQUEST_EXAMPLES[(method, path)]
             operation["requestBody"] = {

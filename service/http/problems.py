@@ -139,19 +139,31 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
         405: "method-not-allowed",
         413: "request-too-large",
         415: "unsupported-media-type",
+        429: "too-many-requests",
     }.get(exc.status_code, "http-error")
     detail = {
         404: "No such resource.",
         405: "This method is not allowed here.",
         413: f"The request body is larger than {MAX_BODY_BYTES // KIB} KiB.",
+        429: "Too many requests from this client; try again after `Retry-After` seconds.",
     }.get(exc.status_code, str(exc.detail))
+    headers = exc.headers
+    if exc.status_code == 429:
+        headers = {**(headers or {}), "Retry-After": _retry_after(headers or {})}
     return ProblemDetailsException(
         status_code=exc.status_code,
         type_=PROBLEM_BASE + slug,
         title=str(exc.detail),
         detail=detail,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _retry_after(headers: dict[str, str]) -> str:
+    """Litestar's rate limit says when its window resets (``RateLimit-Reset``, seconds) but sends
+    no ``Retry-After``; a client is owed one (RFC 6585), of at least a second."""
+    reset = headers.get("RateLimit-Reset", "")
+    return str(max(1, int(reset))) if reset.isdigit() else "60"
 
 
 def internal_error(request: Request, exc: Exception) -> Response[Any]:

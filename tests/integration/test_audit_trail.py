@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import re
 import socket
@@ -28,6 +29,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
 from service.testing.synthetic import random_facts
 from tests.conftest import REPO
+from tests.issuers import API_AUDIENCE, API_ISSUER, Signer, ec_key, write_issuers, write_jwks
 from tests.server import running_server
 
 KEY = b"test-audit-key-0123"
@@ -208,13 +210,14 @@ def test_feedback_without_an_outcome_is_a_problem_naming_it(client: TestClient, 
 SENTINEL = "Zq7Sentinel4e1b"
 
 
-def _sentinel_requests(base_url: str) -> dict[str, int]:
-    """Send the sentinel everywhere a caller can put a string; return each request's status."""
+def _sentinel_requests(base_url: str, token: str = SENTINEL) -> dict[str, int]:
+    """Send the sentinel everywhere a caller can put a string; return each request's status.
+    ``token`` goes in ``Authorization: Bearer`` (the sentinel itself when no token is asked for)."""
     s = SENTINEL
     headers = {
         "X-Request-ID": s,
         "User-Agent": s,
-        "Authorization": f"Bearer {s}",
+        "Authorization": f"Bearer {token}",
         "Cookie": f"session={s}",
         "Referer": f"https://example.org/{s}",
         "X-Forwarded-For": s,
@@ -288,15 +291,52 @@ def _address(base_url: str) -> tuple[str, int]:
     return url.host, url.port or 80
 
 
-@pytest.mark.parametrize("sink", ["stdout", "file"])
+def _sentinel_tokens(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The server's authentication settings, and tokens carrying the sentinel: one valid (the
+    sentinel in claims the service does not record, and in its header), the rest refused."""
+    s = SENTINEL
+    signer = Signer(ec_key(), "sentinel-key", API_ISSUER)
+    write_jwks(tmp_path / "jwks.json", signer)
+    issuers = write_issuers(
+        tmp_path / "issuers.yaml", {"issuer": API_ISSUER, "audience": API_AUDIENCE, "jwks_file": "jwks.json"}
+    )
+    env = {"GUIDANCE_AUTH": "jwt", "GUIDANCE_AUTH_ISSUERS": str(issuers)}
+    claims = {"azp": "sentinel-check", "sub": s, "name": s, "jti": s, s: s}
+    tokens = {
+        "valid": signer.token(headers={"typ": s}, **claims),
+        "the sentinel as the token": s,
+        "sentinel claims, signed by a stranger": Signer(ec_key("stranger"), signer.kid, API_ISSUER).token(
+            **claims
+        ),
+        "sentinel issuer": signer.token(**{**claims, "iss": f"https://{s}.test"}),
+        "sentinel kid": signer.token(headers={"kid": s}, **claims),
+        "sentinel audience": signer.token(**{**claims, "aud": s}),
+        "sentinel as the client, refused": signer.token(**{**claims, "azp": s, "exp": 1_700_000_000}),
+        "sentinel jku": signer.token(headers={"jku": f"https://{s}.test/jwks.json"}, **claims),
+        "sentinel tenant, not text": signer.token(**{**claims, "tenant": f"{s}\n"}),
+    }
+    return env, tokens
+
+
+@pytest.mark.parametrize("sink", ["stdout", "file", "file, with tokens"])
 def test_a_sentinel_sent_in_every_string_field_reaches_no_output(tmp_path: Path, sink: str) -> None:
     stdout, stderr, audit = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "audit.log"
     env = {"GUIDANCE_AUDIT_KEY": KEY.decode()}
-    if sink == "file":
+    if sink != "stdout":
         env["GUIDANCE_AUDIT_FILE"] = str(audit)
+    tokens: dict[str, str] = {}
+    if sink == "file, with tokens":
+        auth, tokens = _sentinel_tokens(tmp_path)
+        env.update(auth)
     with running_server(env=env, stdout=stdout, stderr=stderr) as base_url:
-        statuses = _sentinel_requests(base_url)
+        statuses = _sentinel_requests(base_url, tokens.get("valid", SENTINEL))
+        refused = {
+            name: httpx.get(f"{base_url}/v1/packs", headers={"Authorization": f"Bearer {token}"}).status_code
+            for name, token in tokens.items()
+            if name != "valid"
+        }
     log = stdout if sink == "stdout" else audit
+    assert set(refused.values()) == ({401} if tokens else set()), refused
 
     # The requests went through: two evaluations and two feedback accepted, the rest refused.
     assert statuses.pop("evaluate") == 200
@@ -317,12 +357,19 @@ def test_a_sentinel_sent_in_every_string_field_reaches_no_output(tmp_path: Path,
     assert [f["comment_given"] for f in feedback] == [True, False]
     assert stderr.read_bytes(), "the server's standard error was captured"
     assert verify_files([log]).intact
+    if tokens:
+        assert {r["client"] for r in evaluations + feedback} == {"sentinel-check"}
+        logged = [json.loads(line) for line in stderr.read_text().splitlines()]
+        assert len([line for line in logged if line["event"] == "token_refused"]) == len(refused)
 
     unkeyed = hashlib.sha256(SENTINEL.encode()).hexdigest().encode()
     for output in (stdout, stderr, audit):
         data = output.read_bytes() if output.exists() else b""
         assert SENTINEL.lower().encode() not in data.lower(), f"the sentinel reached {output.name}"
         assert unkeyed not in data, f"an unkeyed hash of the sentinel reached {output.name}"
+        for token in tokens.values():
+            for part in token.split("."):
+                assert part.encode() not in data, f"part of a token reached {output.name}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -76,3 +76,29 @@ def test_every_operation_has_its_errors_headers_and_a_request_example() -> None:
                 body = operation["requestBody"]["content"]["application/json"]
                 assert body["examples"] and body["schema"]["$ref"].startswith("#/components/schemas/")
     assert set(doc["components"]["responses"]) >= {"MethodNotAllowed", "RequestHeadTooLarge"}
+
+
+def test_every_protected_operation_declares_the_bearer_scheme_and_its_401_and_429() -> None:
+    doc = document()
+    assert doc["components"]["securitySchemes"]["bearer"] | {"description": ""} == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "",
+    }
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if path in ("/health", "/ready"):
+                assert "security" not in operation and "401" not in operation["responses"], path
+                continue
+            assert operation["security"] == [{"bearer": []}], (method, path)
+            unauthorized = resolve(doc, operation["responses"]["401"])
+            assert "WWW-Authenticate" in unauthorized["headers"]
+            error_type = (
+                "application/fhir+json" if path.startswith("/cds-services") else "application/problem+json"
+            )
+            assert error_type in unauthorized["content"], (method, path)
+            too_many = resolve(doc, operation["responses"]["429"])
+            assert "Retry-After" in too_many["headers"]
+            assert error_type in too_many["content"], (method, path)
+    assert "security" not in doc  # per operation: health, readiness and the docs stay open

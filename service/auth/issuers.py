@@ -1,0 +1,173 @@
+"""The trusted issuers: the YAML file ``GUIDANCE_AUTH_ISSUERS`` names, checked in full at start.
+
+.. code-block:: yaml
+
+    issuers:
+      - issuer: https://idp.council.example          # the exact `iss` of its tokens
+        audience: api://safeguarding-guidance         # the `aud` its tokens carry for /v1
+        jwks_file: /etc/guidance/idp-jwks.json        # or jwks_url: https://…
+        client_claim: azp                             # optional; default azp, then client_id, then sub
+      - issuer: https://ehr.trust.example             # a CDS Hooks client
+        jwks_url: https://ehr.trust.example/.well-known/jwks.json
+        jku_allowed: [https://ehr.trust.example/keys/2026.json]   # optional
+        cds_hooks: true                               # may call /cds-services/*
+
+Any problem (an unknown key, a key given twice, a missing or doubled JWKS source, an unreadable
+or unusable JWKS file, a URL that is not https) is a :class:`ConfigurationError` for
+``GUIDANCE_AUTH_ISSUERS`` naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import yaml
+from msgspec import Meta, Struct
+
+from service.auth.keys import DEFAULT_REFRESH_INTERVAL, FileKeys, InvalidKeySet, KeySource, UrlKeys
+from service.settings import ConfigurationError
+
+SETTING = "GUIDANCE_AUTH_ISSUERS"
+_TEXT = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"^\S+$")]
+_CLAIM = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")]
+_KEY_URL = re.compile(r"^(https://[^\s/?#@]+|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?)/\S*$")
+_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+class IssuerSpec(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    issuer: _TEXT
+    audience: _TEXT | None = None
+    jwks_file: _TEXT | None = None
+    jwks_url: _TEXT | None = None
+    jku_allowed: list[_TEXT] = []
+    client_claim: _CLAIM | None = None
+    cds_hooks: bool = False
+    jwks_refresh_seconds: Annotated[float, Meta(ge=1, le=3600)] = DEFAULT_REFRESH_INTERVAL
+
+
+class IssuersFile(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    issuers: Annotated[list[IssuerSpec], Meta(min_length=1)]
+
+
+class Issuer(Struct, kw_only=True, frozen=True):
+    """A trusted issuer, ready to verify with."""
+
+    issuer: str
+    audience: str | None  # None: its tokens may not call /v1
+    cds_hooks: bool
+    client_claim: str | None  # None: azp, then client_id, then sub
+    keys: KeySource
+    jku: dict[str, KeySource]  # the allowed `jku` URLs, each with its own key source
+
+
+def load_issuers(path: Path) -> dict[str, Issuer]:
+    """The issuers file as :class:`Issuer` by exact ``iss``; raises :class:`ConfigurationError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(SETTING, f"cannot read the issuers file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(SETTING, f"the issuers file {path} is not UTF-8 text") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        reason = getattr(error, "problem", None) or "not valid YAML"
+        raise ConfigurationError(SETTING, f"{path}{where}: not valid YAML: {reason}") from None
+    _refuse_repeated_keys(path, root)
+    try:
+        spec = msgspec.convert(data, IssuersFile, strict=True)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        parts = _path(message)
+        text = _MSGSPEC_PATH.sub("", message)
+        unknown = re.search(r"unknown field `([^`]+)`", text)
+        if unknown:
+            parts.append(unknown.group(1))
+            text = f"unknown key `{unknown.group(1)}`"
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+        raise ConfigurationError(
+            SETTING, f"{path}, line {_line(root, parts)}: {text}" + (f" (at `{where}`)" if where else "")
+        ) from None
+    issuers: dict[str, Issuer] = {}
+    for index, entry in enumerate(spec.issuers):
+        line = _line(root, ["issuers", index])
+
+        def refuse(message: str, line: int = line, name: str = entry.issuer) -> ConfigurationError:
+            return ConfigurationError(SETTING, f"{path}, line {line}: issuer `{name}`: {message}")
+
+        if entry.issuer in issuers:
+            raise refuse("listed twice")
+        if (entry.jwks_file is None) == (entry.jwks_url is None):
+            raise refuse("give exactly one JWKS source: jwks_file or jwks_url")
+        if entry.audience is None and not entry.cds_hooks:
+            raise refuse("it has no `audience` and is not `cds_hooks: true`, so it could call nothing")
+        for url in (entry.jwks_url, *entry.jku_allowed):
+            if url is not None and not _KEY_URL.match(url):
+                raise refuse(f"`{url}` is not an https:// URL (http:// only to 127.0.0.1, localhost, [::1])")
+        keys: KeySource
+        if entry.jwks_file is not None:
+            file = Path(entry.jwks_file)
+            try:
+                keys = FileKeys(file if file.is_absolute() else path.parent / file)
+            except InvalidKeySet as error:
+                raise refuse(f"jwks_file: {error}", _line(root, ["issuers", index, "jwks_file"])) from None
+        else:
+            keys = UrlKeys(entry.jwks_url, entry.jwks_refresh_seconds)  # type: ignore[arg-type]
+        issuers[entry.issuer] = Issuer(
+            issuer=entry.issuer,
+            audience=entry.audience,
+            cds_hooks=entry.cds_hooks,
+            client_claim=entry.client_claim,
+            keys=keys,
+            jku={url: UrlKeys(url, entry.jwks_refresh_seconds) for url in entry.jku_allowed},
+        )
+    return issuers
+
+
+def _path(message: str) -> list[str | int]:
+    match = _MSGSPEC_PATH.search(message)
+    if not match:
+        return []
+    return [key if key else int(index) for key, index in _PATH_PART.findall(match.group(1))]
+
+
+def _line(root: yaml.Node | None, parts: list[str | int]) -> int:
+    node = root
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == part]
+            if not match:
+                break
+            key, node = match[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _refuse_repeated_keys(path: Path, node: yaml.Node | None) -> None:
+    """PyYAML keeps the last of two equal keys silently; an issuer's settings must not be
+    overridden by a line further down that nobody noticed."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[object] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                raise ConfigurationError(
+                    SETTING, f"{path}, line {key.start_mark.line + 1}: key `{key.value}` is given twice"
+                )
+            seen.add(key.value)
+            _refuse_repeated_keys(path, value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_repeated_keys(path, item)
