@@ -17,7 +17,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.audit.chain import seal
-from service.audit.summary import OUTCOMES
+from service.audit.summarize import OUTCOMES
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
 from service.testing.synthetic import random_facts
