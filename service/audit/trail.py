@@ -22,7 +22,7 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import structlog
@@ -110,12 +110,7 @@ class _SinkLogger:
     """The structlog "logger" at the end of the chain: it only writes the rendered line."""
 
     def __init__(self, sink: AuditSink) -> None:
-        self._sink = sink
-
-    def msg(self, line: bytes) -> None:
-        self._sink.write(line)
-
-    info = msg
+        self.msg = self.info = sink.write
 
 
 # Pinned rather than taken from structlog's global configuration: a global log level set to
@@ -124,6 +119,8 @@ _AUDIT_LOGGER_CLASS = structlog.make_filtering_bound_logger(logging.NOTSET)
 
 # How many times in a row the file may turn out replaced while one record is being written.
 _REPLACEMENTS = 3
+
+_NONE_FIRED = msgspec.Raw(in_order([]))
 
 
 class AuditReadiness(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,7 +149,7 @@ class AuditTrail:
         # Encoded once, in canonical form, and embedded as is in every record (msgspec writes a
         # Raw value's bytes unchanged; read back, they are the list of PackRef they encode).
         refs = [PackRef(id=p.id, version=p.version, digest=p.digest) for p in packs]
-        self._packs = cast(list[PackRef], msgspec.Raw(canonical(refs)))
+        self._packs: Any = msgspec.Raw(canonical(refs))
         self._log_line = (
             structlog.wrap_logger(
                 _SinkLogger(sink),
@@ -179,7 +176,15 @@ class AuditTrail:
     def _write(self, record: Record) -> None:
         with self._lock:
             try:
-                self._append_owed(record)
+                replacements = _REPLACEMENTS
+                if self._seq and self._outage is None:  # the chain is open and owes nothing: write
+                    try:
+                        self._append(record)
+                        return
+                    except SinkReplaced:
+                        self._continue_in_new_file()
+                        replacements -= 1
+                self._append_owed(record, replacements)
             except AuditWriteError as error:
                 self._unavailable(error, refused=1)
                 # For operators, on the process log: which sink failed and how; nothing of the request.
@@ -191,10 +196,10 @@ class AuditTrail:
                 )
                 raise
 
-    def _append_owed(self, record: Record | None) -> None:
+    def _append_owed(self, record: Record | None, replacements: int = _REPLACEMENTS) -> None:
         """This chain's ``chain_start`` if not yet written, the ``audit_resumed`` record owed
         after an outage, then the record (if any). Raises ``AuditWriteError``."""
-        for _ in range(_REPLACEMENTS):
+        for _ in range(replacements):
             try:
                 if self._seq == 0:
                     self._append(self._chain_start())
@@ -301,6 +306,16 @@ class AuditTrail:
                 return AuditReadiness(ready=False, reason=error.reason, detail=str(error))
         return AuditReadiness(ready=True)
 
+    @staticmethod
+    def _fired(prompts: list[Prompt]) -> Any:
+        """The prompts shown, encoded here in declaration order (see Fired) and embedded as is,
+        like ``packs``; most evaluations show none."""
+        if not prompts:
+            return _NONE_FIRED
+        return msgspec.Raw(
+            in_order([Fired(rule=p.id, learning_point=p.learning_point, because=p.because) for p in prompts])
+        )
+
     def case_ref_hash(self, case_ref: str | None) -> str | None:
         if case_ref is None or self._case_ref_mac is None:
             return None
@@ -328,18 +343,7 @@ class AuditTrail:
                 request_id=request_id,
                 client=client,
                 packs=self._packs,
-                # Encoded here, in declaration order (see Fired), and embedded as is.
-                fired=cast(
-                    list[Fired],
-                    msgspec.Raw(
-                        in_order(
-                            [
-                                Fired(rule=p.id, learning_point=p.learning_point, because=p.because)
-                                for p in prompts
-                            ]
-                        )
-                    ),
-                ),
+                fired=self._fired(prompts),
                 duration_ms=round(duration_ms, 3),
                 case_ref_hash=self.case_ref_hash(case_ref),
                 tenant=tenant,

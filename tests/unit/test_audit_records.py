@@ -328,3 +328,36 @@ def test_the_reader_reads_only_the_kind_asked_for() -> None:
         assert len(found) == count and all(type(line.record) is kind for line in found)
     assert reader.unreadable == 0
     assert next(iter(reader.records(ChainStart))).record.prev == GENESIS
+
+
+class _ReplacedAfter:
+    """A sink that writes ``ok`` lines, then finds its file replaced at every write."""
+
+    def __init__(self, ok: int) -> None:
+        self.ok = ok
+        self.tries = 0
+
+    def write(self, line: bytes) -> None:
+        if self.ok:
+            self.ok -= 1
+            return
+        self.tries += 1
+        raise SinkReplaced("replaced again")
+
+
+@pytest.mark.parametrize("opened", [False, True])
+def test_a_file_replaced_at_every_try_refuses_the_record_after_three(opened: bool) -> None:
+    sink = _ReplacedAfter(ok=1 if opened else 0)
+    trail = AuditTrail(sink, None, PACKS)
+    if opened:  # the record is tried at once, then a new chain is started for it, twice
+        trail.start()
+    with pytest.raises(AuditWriteError, match="replaced 3 times while one record was being written"):
+        trail.evaluation(
+            evaluation_id=_ids(1)[0],
+            request_id=_ids(1)[1],
+            client="c",
+            case_ref=None,
+            prompts=[],
+            duration_ms=1.0,
+        )
+    assert sink.tries == 3
