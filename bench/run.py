@@ -346,7 +346,8 @@ def table(results: dict[str, Any]) -> list[list[str]]:
         _row(
             "i",
             "Audit line per evaluation (median)",
-            f"{audit['audit_median_us']:.1f} us",
+            f"{audit['audit_median_us']:.1f} us; rendered and chained, before the write, "
+            f"{audit['audit_render_median_us']:.1f} us",
             "",
             "",
             None,

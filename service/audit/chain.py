@@ -13,29 +13,31 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import msgspec
+from service.audit.records import canonical as _canonical
 
 GENESIS = "0" * 64
 
-_canonical = msgspec.json.Encoder(order="sorted").encode
+_sha256 = hashlib.sha256
 
 
-def canonical(record: dict[str, Any]) -> bytes:
+def canonical(record: Any) -> bytes:
+    """The canonical JSON of a record: a :mod:`service.audit.records` Struct, or a dict as read."""
     return _canonical(record)
 
 
 def record_hash(record: dict[str, Any]) -> str:
     """SHA-256 over the canonical JSON of ``record`` without its ``hash`` field."""
     body = {key: value for key, value in record.items() if key != "hash"}
-    return hashlib.sha256(_canonical(body)).hexdigest()
+    return _sha256(_canonical(body)).hexdigest()
 
 
-def seal(record: dict[str, Any]) -> tuple[bytes, str]:
-    """The record's line and its hash. ``record`` must not hold ``hash`` and must not be empty.
+def seal(record: Any) -> tuple[bytes, str]:
+    """The record's line and its hash. ``record`` (a Struct, or a dict) must not hold ``hash``
+    and must not be empty.
 
     The line is the canonical JSON of ``record`` with ``"hash":"<hex>"`` appended as the last
     member, and a newline: exactly the bytes ``guidance audit verify`` expects.
     """
     body = _canonical(record)
-    digest = hashlib.sha256(body).hexdigest()
+    digest = _sha256(body).hexdigest()
     return body[:-1] + b',"hash":"' + digest.encode() + b'"}\n', digest

@@ -1,28 +1,47 @@
 """The audit trail: one hash-chained JSON line per evaluation and per feedback.
 
-Records go through a structlog logger whose processors stamp the time, chain the record and
-render canonical JSON. What a record may hold is decided here and nowhere else: ids, hashes,
-pack versions, rule ids with the facts behind them (booleans, enums and numbers only) and
-timings. Never the case reference itself, the request body, or free text.
+Each record is a Struct of :mod:`service.audit.records` (which decides what a record may hold),
+built by the methods below from ids, hashes and the prompts' rule ids and facts: never the case
+reference itself, the request body, or free text. Under the chain's lock it is stamped (time,
+chain, seq, prev), encoded once as canonical JSON, hashed once, and the line goes through a
+structlog logger whose one processor hands it to the sink as it is.
+
+Everything that does not change from record to record is worked out once: the ``packs`` list,
+encoded when the trail is built and embedded as is; the key of the case reference's HMAC, set up
+once and copied per record; the date and time to the second, shared by every record written in
+that second.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 import socket
 import threading
-import uuid
+import time
 import weakref
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 import structlog
 
-from service.audit.chain import GENESIS, canonical, seal
+from service.audit.chain import GENESIS
+from service.audit.records import (
+    AuditResumed,
+    CardFeedback,
+    ChainStart,
+    Evaluation,
+    Feedback,
+    Fired,
+    Follows,
+    PackRef,
+    Process,
+    Record,
+    canonical,
+    in_order,
+)
 from service.audit.sinks import AuditSink, AuditWriteError, SinkReplaced
 from service.evaluation.prompts import Prompt
 from service.packs.model import Pack
@@ -30,22 +49,69 @@ from service.packs.model import Pack
 __all__ = ["AuditReadiness", "AuditTrail", "AuditWriteError"]
 
 _log = structlog.get_logger("guidance.audit")
+_sha256 = hashlib.sha256
+
+# The time as records write it, UTC to the millisecond: the text up to the second is made once
+# per second (when the clock reaches a new one), the milliseconds are looked up.
+_MILLISECONDS = tuple(f"{n:03d}Z" for n in range(1000))
+_second: tuple[int, str] = (-1, "")
 
 
-def _utc_timestamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _timestamp() -> str:
+    """Now, as ``2026-11-26T06:36:32.675Z`` (what ``datetime.now(UTC).isoformat(timespec=
+    "milliseconds")`` gives, with ``Z``): the same clock, truncated to the millisecond."""
+    global _second
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    second = _second
+    if second[0] != seconds:
+        second = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds)))
+    return second[1] + _MILLISECONDS[nanoseconds // 1_000_000]
+
+
+def _chain_id() -> str:
+    """A random chain id, 32 hex digits (a version 4 UUID's, without the ``uuid`` module)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
+
+
+class _KeyedHash:
+    """HMAC-SHA256 (RFC 2104) under one key, keyed once: the inner and outer hashes start from
+    states that have absorbed the padded key, and each message hashes on copies of them. What
+    ``hmac.new(key, message, "sha256").hexdigest()`` gives, without its set-up per message."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def hexdigest(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+_BLOCK = 64  # SHA-256's block size, in bytes
+
+
+def _as_line(_logger: Any, _method: str, event_dict: dict[str, Any]) -> bytes:
+    """The one processor: the line was rendered, chained and sealed before it was logged."""
+    line: bytes = event_dict["event"]
+    return line
 
 
 class _SinkLogger:
     """The structlog "logger" at the end of the chain: it only writes the rendered line."""
 
     def __init__(self, sink: AuditSink) -> None:
-        self._sink = sink
-
-    def msg(self, line: bytes) -> None:
-        self._sink.write(line)
-
-    info = msg
+        self.msg = self.info = sink.write
 
 
 # Pinned rather than taken from structlog's global configuration: a global log level set to
@@ -54,6 +120,8 @@ _AUDIT_LOGGER_CLASS = structlog.make_filtering_bound_logger(logging.NOTSET)
 
 # How many times in a row the file may turn out replaced while one record is being written.
 _REPLACEMENTS = 3
+
+_NONE_FIRED = msgspec.Raw(in_order([]))
 
 
 class AuditReadiness(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,21 +142,27 @@ class _Outage:
 
 
 class AuditTrail:
-    def __init__(self, sink: AuditSink, key: bytes | None, packs: list[Pack] | tuple[Pack, ...]) -> None:
-        # Keyed once; each case reference hashes on a copy (saves the key set-up per record).
-        self._case_ref_mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+    def __init__(self, sink: AuditSink, key: bytes | None, packs: Sequence[Pack]) -> None:
+        # Keyed once; each case reference hashes on copies (saves the key set-up per record).
+        self._case_ref_mac = _KeyedHash(key) if key is not None else None
         self._sink = sink
         self._new_chain()
-        packs_list = [{"id": p.id, "version": p.version, "digest": p.digest} for p in packs]
-        # Encoded once, in canonical form, and embedded as is in every record.
-        self._packs = msgspec.Raw(canonical(packs_list))
-        self._pack_refs = {ref["id"]: msgspec.Raw(canonical([ref])) for ref in packs_list}
-        self._logger = structlog.wrap_logger(
-            _SinkLogger(sink),
-            processors=[self._chain_and_seal],
-            wrapper_class=_AUDIT_LOGGER_CLASS,
-            context_class=dict,
-        ).bind()
+        # Encoded once, in canonical form, and embedded as is in every record (msgspec writes a
+        # Raw value's bytes unchanged; read back, they are the list of PackRef they encode).
+        refs = [PackRef(id=p.id, version=p.version, digest=p.digest) for p in packs]
+        self._packs: Any = msgspec.Raw(canonical(refs))
+        # A CDS Hooks service is one pack: its evaluations name that pack alone.
+        self._pack_refs: dict[str, Any] = {ref.id: msgspec.Raw(canonical([ref])) for ref in refs}
+        self._log_line = (
+            structlog.wrap_logger(
+                _SinkLogger(sink),
+                processors=[_as_line],
+                wrapper_class=_AUDIT_LOGGER_CLASS,
+                context_class=dict,
+            )
+            .bind()
+            .info
+        )
         # A process forked after this point (a pre-forking server) starts a chain of its own,
         # rather than continuing this one in two places at once.
         trail = weakref.ref(self)
@@ -96,51 +170,60 @@ class AuditTrail:
 
     def _new_chain(self) -> None:
         self._lock = threading.Lock()
-        self.chain = uuid.uuid4().hex
+        self.chain = _chain_id()
         self._seq = 0
         self._prev = GENESIS
-        self._pending_hash = GENESIS
-        self._follows: dict[str, Any] | None = None  # the head of the chain this one continues
+        self._follows: Follows | None = None  # the head of the chain this one continues
         self._outage: _Outage | None = None  # since when records have been refused, and why
 
-    def _chain_and_seal(self, _logger: Any, _method: str, event_dict: dict[str, Any]) -> bytes:
-        event_dict["ts"] = _utc_timestamp()
-        event_dict["chain"] = self.chain
-        event_dict["seq"] = self._seq
-        event_dict["prev"] = self._prev
-        line, self._pending_hash = seal(event_dict)
-        return line
-
-    def _write(self, event: str, **fields: Any) -> None:
+    def _write(self, record: Record) -> None:
         with self._lock:
             try:
-                self._append_owed(event, fields)
+                replacements = _REPLACEMENTS
+                if self._seq and self._outage is None:  # the chain is open and owes nothing: write
+                    try:
+                        self._append(record)
+                        return
+                    except SinkReplaced:
+                        self._continue_in_new_file()
+                        replacements -= 1
+                self._append_owed(record, replacements)
             except AuditWriteError as error:
                 self._unavailable(error, refused=1)
                 # For operators, on the process log: which sink failed and how; nothing of the request.
-                _log.error("audit_write_failed", record=event, reason=error.reason, error=str(error))
+                _log.error(
+                    "audit_write_failed",
+                    record=type(record).__struct_config__.tag,
+                    reason=error.reason,
+                    error=str(error),
+                )
                 raise
 
-    def _append_owed(self, event: str | None, fields: dict[str, Any]) -> None:
+    def _append_owed(self, record: Record | None, replacements: int = _REPLACEMENTS) -> None:
         """This chain's ``chain_start`` if not yet written, the ``audit_resumed`` record owed
         after an outage, then the record (if any). Raises ``AuditWriteError``."""
-        for _ in range(_REPLACEMENTS):
+        for _ in range(replacements):
             try:
                 if self._seq == 0:
-                    self._append("chain_start", **self._chain_start_fields())
+                    self._append(self._chain_start())
                     self._follows = None
                 if self._outage is not None:
                     outage = self._outage
                     self._append(
-                        "audit_resumed",
-                        unavailable_since=outage.since,
-                        refused=outage.refused,
-                        reason=outage.reason,
+                        AuditResumed(
+                            ts="",
+                            chain="",
+                            seq=0,
+                            prev="",
+                            unavailable_since=outage.since,
+                            refused=outage.refused,
+                            reason=outage.reason,
+                        )
                     )
                     self._outage = None
                     _log.info("audit_resumed", unavailable_since=outage.since, refused=outage.refused)
-                if event is not None:
-                    self._append(event, **fields)
+                if record is not None:
+                    self._append(record)
                 return
             except SinkReplaced:
                 self._continue_in_new_file()
@@ -148,48 +231,56 @@ class AuditTrail:
             f"the audit file was replaced {_REPLACEMENTS} times while one record was being written"
         )
 
-    def _append(self, event: str, **fields: Any) -> None:
-        # The sink raises AuditWriteError when it cannot write; the chain then stays put, so
-        # the next record written follows the last one that was.
-        self._logger.info(event, **fields)
+    def _append(self, record: Record) -> None:
+        """Stamp, encode, hash and write one record. The sink raises ``AuditWriteError`` when it
+        cannot write (``SinkReplaced`` when its file moved); the chain then stays put, so the
+        next record written follows the last one that was."""
+        record.ts = _timestamp()
+        record.chain = self.chain
+        record.seq = self._seq
+        record.prev = self._prev
+        body = canonical(record)
+        digest = _sha256(body).hexdigest()
+        self._log_line(body[:-1] + b',"hash":"' + digest.encode() + b'"}\n')
         self._seq += 1
-        self._prev = self._pending_hash
+        self._prev = digest
+
+    def _chain_start(self) -> ChainStart:
+        return ChainStart(
+            ts="",
+            chain="",
+            seq=0,
+            prev="",
+            process=Process(pid=os.getpid(), host=socket.gethostname()),
+            packs=self._packs,
+            follows=self._follows,
+        )
 
     def _continue_in_new_file(self) -> None:
         """The sink's file was replaced: a new chain starts in the new file, its ``chain_start``
         naming the head of this one (when this one has a record) in ``follows``."""
         if self._seq > 0:
-            self._follows = {"chain": self.chain, "seq": self._seq - 1, "hash": self._prev}
+            self._follows = Follows(chain=self.chain, seq=self._seq - 1, hash=self._prev)
         _log.warning(
             "audit_file_replaced",
             sink=getattr(self._sink, "name", None),
-            follows=self._follows["chain"] if self._follows else None,
+            follows=self._follows.chain if self._follows else None,
         )
-        self.chain = uuid.uuid4().hex
+        self.chain = _chain_id()
         self._seq = 0
         self._prev = GENESIS
-        self._pending_hash = GENESIS
 
     def _unavailable(self, error: AuditWriteError, *, refused: int) -> None:
         if self._outage is None:
-            self._outage = _Outage(_utc_timestamp(), error.reason)
+            self._outage = _Outage(_timestamp(), error.reason)
             _log.error("audit_unavailable", reason=error.reason, error=str(error))
         self._outage.refused += refused
-
-    def _chain_start_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "process": {"pid": os.getpid(), "host": socket.gethostname()},
-            "packs": self._packs,
-        }
-        if self._follows is not None:
-            fields["follows"] = self._follows
-        return fields
 
     def start(self) -> None:
         """Open this process's chain. A chain not yet opened opens before its first record."""
         with self._lock:
             try:
-                self._append_owed(None, {})
+                self._append_owed(None)
             except AuditWriteError as error:
                 self._unavailable(error, refused=0)
                 raise
@@ -212,18 +303,32 @@ class AuditTrail:
                     except SinkReplaced:
                         self._continue_in_new_file()
                 if self._seq == 0 or self._outage is not None:
-                    self._append_owed(None, {})
+                    self._append_owed(None)
             except AuditWriteError as error:
                 self._unavailable(error, refused=0)
                 return AuditReadiness(ready=False, reason=error.reason, detail=str(error))
         return AuditReadiness(ready=True)
 
+    @staticmethod
+    def _fired(prompts: list[Prompt], card_ids: list[str] | None) -> Any:
+        """The prompts shown (with the card each was shown as, under CDS Hooks), encoded here in
+        declaration order (see Fired) and embedded as is, like ``packs``; most evaluations show none."""
+        if not prompts:
+            return _NONE_FIRED
+        cards = card_ids if card_ids is not None else [None] * len(prompts)
+        return msgspec.Raw(
+            in_order(
+                [
+                    Fired(rule=p.id, learning_point=p.learning_point, because=p.because, card=card)
+                    for p, card in zip(prompts, cards, strict=True)
+                ]
+            )
+        )
+
     def case_ref_hash(self, case_ref: str | None) -> str | None:
         if case_ref is None or self._case_ref_mac is None:
             return None
-        mac = self._case_ref_mac.copy()
-        mac.update(case_ref.encode())
-        return mac.hexdigest()
+        return self._case_ref_mac.hexdigest(case_ref.encode())
 
     def evaluation(
         self,
@@ -237,32 +342,25 @@ class AuditTrail:
         tenant: str | None = None,
         pack: str | None = None,
         card_ids: list[str] | None = None,
+        trace_id: str | None = None,
     ) -> None:
-        fired = [
-            {
-                "rule": p.id,
-                "learning_point": p.learning_point,
-                "because": p.because,  # Because structs: encoded as {"path", "value"}
-            }
-            for p in prompts
-        ]
-        if card_ids is not None:
-            for entry, card_id in zip(fired, card_ids, strict=True):
-                entry["card"] = card_id
-        fields: dict[str, Any] = {
-            "evaluation_id": evaluation_id,
-            "request_id": request_id,
-            "client": client,
-            "packs": self._packs if pack is None else self._pack_refs[pack],
-            "fired": fired,
-            "duration_ms": round(duration_ms, 3),
-        }
-        if tenant is not None:
-            fields["tenant"] = tenant
-        digest = self.case_ref_hash(case_ref)
-        if digest is not None:
-            fields["case_ref_hash"] = digest
-        self._write("evaluation", **fields)
+        self._write(
+            Evaluation(
+                ts="",
+                chain="",
+                seq=0,
+                prev="",
+                evaluation_id=evaluation_id,
+                request_id=request_id,
+                client=client,
+                packs=self._packs if pack is None else self._pack_refs[pack],
+                fired=self._fired(prompts, card_ids),
+                duration_ms=round(duration_ms, 3),
+                case_ref_hash=self.case_ref_hash(case_ref),
+                tenant=tenant,
+                trace_id=trace_id,
+            )
+        )
 
     def feedback(
         self,
@@ -276,14 +374,19 @@ class AuditTrail:
         tenant: str | None = None,
     ) -> None:
         self._write(
-            "feedback",
-            evaluation_id=evaluation_id,
-            prompt_id=prompt_id,
-            outcome=outcome,
-            request_id=request_id,
-            client=client,
-            comment_given=comment_given,
-            **({"tenant": tenant} if tenant is not None else {}),
+            Feedback(
+                ts="",
+                chain="",
+                seq=0,
+                prev="",
+                evaluation_id=evaluation_id,
+                prompt_id=prompt_id,
+                outcome=outcome,
+                request_id=request_id,
+                client=client,
+                comment_given=comment_given,
+                tenant=tenant,
+            )
         )
 
     def card_feedback(
@@ -300,16 +403,19 @@ class AuditTrail:
     ) -> None:
         """Feedback on a CDS Hooks card: the card names its evaluation's prompt in the
         evaluation record (``fired[].card``), so the record keeps only the card."""
-        fields: dict[str, Any] = {
-            "card": card,
-            "service": service,
-            "outcome": outcome,
-            "request_id": request_id,
-            "client": client,
-            "comment_given": comment_given,
-        }
-        if override_reason is not None:
-            fields["override_reason"] = override_reason
-        if tenant is not None:
-            fields["tenant"] = tenant
-        self._write("feedback", **fields)
+        self._write(
+            CardFeedback(
+                ts="",
+                chain="",
+                seq=0,
+                prev="",
+                card=card,
+                service=service,
+                outcome=outcome,
+                override_reason=override_reason,
+                request_id=request_id,
+                client=client,
+                comment_given=comment_given,
+                tenant=tenant,
+            )
+        )

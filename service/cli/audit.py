@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-from service.audit.summary import BoundError, PackTexts, pack_texts, show, show_text, summarize, summary_text
+from service.audit.show import PackTexts, pack_texts, show, show_text
+from service.audit.summarize import BoundError, summarize, summary_text
 from service.audit.verify import Verification, verify_files
 
 OK, BROKEN, USAGE = 0, 1, 2
@@ -67,8 +68,8 @@ def verify_text(result: Verification) -> str:
         out.append("")
         out.append("Chains (note each head: records later removed from a chain's end show only against it):")
         for head in result.chains.values():
-            process = head.process or {}
-            who = f"process {process.get('pid')} on {process.get('host')}" if process else "process unknown"
+            process = head.process
+            who = f"process {process.pid} on {process.host}" if process else "process unknown"
             out.append(
                 f"  {head.chain}  {who}  {head.records} record{_s(head.records)}, "
                 f"seq {head.last_seq} last, {head.first_ts} to {head.last_ts}"
@@ -77,7 +78,7 @@ def verify_text(result: Verification) -> str:
             if head.follows is not None:
                 f = head.follows
                 where = "" if head.follows_found else " (not in these files)"
-                out.append(f"    follows chain {f.get('chain')} from its seq {f.get('seq')}{where}")
+                out.append(f"    follows chain {f.chain} from its seq {f.seq}{where}")
             out.extend(f"    continued by chain {later}" for later in head.followed_by)
             if head.outages:
                 out.append(

@@ -9,7 +9,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 import pytest
@@ -17,12 +17,14 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.audit.chain import seal
-from service.audit.summary import OUTCOMES
+from service.audit.summarize import OUTCOMES
 from service.facts.examples import HARRY_PRE_BIRTH
+from service.guidance.requests import Outcome
 from service.settings import Settings
 from service.testing.synthetic import random_facts
 from tests.conftest import REPO
 
+REST_OUTCOMES: tuple[str, ...] = get_args(Outcome)  # what POST /v1/feedback accepts
 PACK = "harry-2019"
 
 
@@ -76,7 +78,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
             for prompt in response["prompts"]:
                 if rng.random() < 0.5:
                     continue
-                outcome = rng.choice(OUTCOMES)
+                outcome = rng.choice(REST_OUTCOMES)
                 comment = "see case notes" if rng.random() < 0.3 else None
                 feedback(response["evaluation_id"], prompt["id"], outcome, comment)
                 log.final_outcome[(response["evaluation_id"], prompt["id"])] = (outcome, bool(comment))
@@ -85,7 +87,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         feedback(*first_key, first[0], "see case notes" if first[1] else None)
         log.repeated += 1
         changed_key = list(log.final_outcome)[1]
-        new_outcome = next(o for o in OUTCOMES if o != log.final_outcome[changed_key][0])
+        new_outcome = next(o for o in REST_OUTCOMES if o != log.final_outcome[changed_key][0])
         feedback(*changed_key, new_outcome)
         log.final_outcome[changed_key] = (new_outcome, False)
         log.repeated += 1
@@ -179,7 +181,7 @@ def test_verify_fails_naming_the_line_of_an_edited_record(generated: Generated, 
     tampered, lines = copy_lines(generated, tmp_path)
     edited = next(i for i, line in enumerate(lines) if b'"outcome":"' in line and i > 5)
     original = msgspec.json.decode(lines[edited])["outcome"]
-    other = next(o for o in OUTCOMES if o != original)
+    other = next(o for o in REST_OUTCOMES if o != original)
     lines[edited] = lines[edited].replace(f'"outcome":"{original}"'.encode(), f'"outcome":"{other}"'.encode())
     tampered.write_bytes(b"".join(lines))
     result = guidance("audit", "verify", str(tampered))
@@ -248,7 +250,7 @@ def test_summarize_prints_a_table_with_the_same_counts(generated: Generated) -> 
     assert f"{loaded['id']} version {loaded['version']} ({loaded['digest']})" in result.stdout
     header = next(line for line in result.stdout.splitlines() if line.strip().startswith("rule "))
     assert " ".join(header.split()[1:]) == (
-        "LP fired accepted not applicable already done disagree no feedback comments"
+        "LP fired accepted not applicable already done disagree overridden no feedback comments"
     )
     for rule, expected in expected_rules(generated).items():
         row = next(

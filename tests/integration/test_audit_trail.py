@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.audit.chain import GENESIS
-from service.audit.summary import summarize
+from service.audit.summarize import summarize
 from service.audit.verify import verify_files
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings

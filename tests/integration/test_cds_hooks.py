@@ -18,6 +18,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.audit.summarize import summarize
 from service.cds_hooks.cards import EXTENSION, HOOK, NON_ADHERENCE
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
@@ -229,13 +230,18 @@ def test_feedback_is_recorded_against_its_card_and_the_comment_never(cds: TestCl
     (evaluation,) = [r for r in records if r["event"] == "evaluation"]
     assert [fired["card"] for fired in evaluation["fired"]] == [card["uuid"] for card in cards]
     assert [pack["id"] for pack in evaluation["packs"]] == ["harry-2019"]  # the service's own pack only
-    feedback_records = [r for r in records if r["event"] == "feedback"]
+    feedback_records = [r for r in records if r["event"] == "card_feedback"]
     assert [(r["card"], r["outcome"], r.get("override_reason")) for r in feedback_records] == 2 * [
         (accepted["uuid"], "accepted", None),
         (overridden["uuid"], "already_done", "already-done"),
     ]
     assert [r["comment_given"] for r in feedback_records] == [False, True, False, True]
     assert b"Zq7Comment" not in (tmp_path / "audit.log").read_bytes()
+    (pack,) = summarize([tmp_path / "audit.log"])["packs"]
+    counted = {rule["rule"]: rule["feedback"] for rule in pack["rules"]}
+    first, second = (f"harry-2019/{card['source']['topic']['code']}" for card in (accepted, overridden))
+    assert counted[first]["accepted"] == 1 and sum(counted[first].values()) == 1  # repeated: counted once
+    assert counted[second]["already_done"] == 1 and sum(counted[second].values()) == 1
 
 
 @pytest.mark.parametrize(
