@@ -1,4 +1,4 @@
-"""The README's vocabulary table names every fact the service accepts."""
+"""The integrators' guide's vocabulary table names every fact the service accepts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from service.facts.paths import vocabulary
 from tests.conftest import REPO
 
 
-def test_the_readme_lists_every_fact_path() -> None:
-    readme = (REPO / "README.md").read_text()
+def test_the_integrators_guide_lists_every_fact_path() -> None:
+    readme = (REPO / "docs" / "integrating.md").read_text()
     vocab = vocabulary()
     paths = list(vocab.fields)
     for name, records in vocab.record_lists.items():
