@@ -3,9 +3,10 @@
 One server span per request (the receive and send spans are left out). Its name starts as the
 method alone, since the plugin's middleware runs before routing, and becomes the method and the
 route template once the route is known (``POST /v1/evaluate``): never a path the caller wrote.
-The span is given the request as the instrumentation would see it less the caller's address,
-its user agent and the query string, which could carry personal data; the app itself gets the
-request unchanged.
+The span is given the request as the instrumentation would see it less what the caller wrote
+or is: the path as sent (the route template stands for it), the query string, the address and
+the user agent, any of which could carry personal data. The app itself gets the request
+unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class _PrivateOpenTelemetryMiddleware(OpenTelemetryInstrumentationMiddleware):
         shown: dict[str, Any] = {
             **scope,
             "client": None,
+            "path": "",
+            "raw_path": b"",
             "query_string": b"",
             "headers": [(name, value) for name, value in scope["headers"] if name not in _HIDDEN_HEADERS],
             _ORIGINAL: scope,
