@@ -87,7 +87,8 @@ def test_without_the_otel_variables_the_sdk_is_never_loaded() -> None:
         "app = create_app(Settings(audit_file=pathlib.Path(tempfile.mkdtemp()) / 'audit.log'))\n"
         "with TestClient(app) as client:\n"
         "    assert client.post('/v1/evaluate', json={'facts': {}}).status_code == 200\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('opentelemetry.sdk', 'opentelemetry.exporter'))))\n"
+        "loaded = [m for m in sys.modules if m.startswith(('opentelemetry.sdk', 'opentelemetry.exporter'))]\n"
+        "print(sorted(loaded))\n"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
