@@ -36,13 +36,14 @@ def serve(args: argparse.Namespace) -> int:
         packs = check_can_serve(settings)
         listener = _bind(settings.host, settings.port)
         # Several workers add up their metrics through files; the folder is named before they start.
-        metrics_dir = prepare_metrics_dir(os.environ) if settings.workers > 1 else None
+        metrics_dir = prepare_metrics_dir(os.environ, settings.workers)
     except ConfigurationError as error:
         startup_failed(error.setting, error.message)
         return STARTUP_FAILED
     except Exception as error:  # the line must stay one line, whatever went wrong
         startup_failed(None, f"{type(error).__name__}: {error}")
         return STARTUP_FAILED
+    os.environ["WORKERS"] = str(settings.workers)  # each worker's settings say how many there are
     descriptors = _raise_descriptor_limit()
     log.info(
         "listening",

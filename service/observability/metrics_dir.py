@@ -16,15 +16,18 @@ from service.settings import ConfigurationError
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def prepare_metrics_dir(environ: dict[str, str] | os._Environ[str]) -> Path | None:
+def prepare_metrics_dir(environ: dict[str, str] | os._Environ[str], workers: int) -> Path | None:
     """Make the multiprocess folder ready and name it in ``environ``; return it when it is a
     temporary one of ours, to remove at exit.
 
     An operator's folder (``PROMETHEUS_MULTIPROC_DIR``) must exist; its ``*.db`` files, left by
-    an earlier run, are removed, or its counts would carry over. Without one, a new temporary
-    folder (under ``TMPDIR``) is used.
+    an earlier run, are removed, or its counts would carry over. Without one, several workers
+    get a new temporary folder (under ``TMPDIR``) and a single worker none: it keeps its
+    values in memory.
     """
     given = environ.get(VARIABLE, "").strip()
+    if not given and workers == 1:
+        return None
     if not given:
         folder = Path(tempfile.mkdtemp(prefix="guidance-metrics-"))
         environ[VARIABLE] = str(folder)

@@ -203,8 +203,10 @@ def test_the_metrics_folder_is_emptied_of_an_earlier_runs_files(tmp_path: Path) 
     (tmp_path / "counter_99.db").write_bytes(b"old")
     (tmp_path / "keep.txt").write_text("not ours")
     environ = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    assert prepare_metrics_dir(environ) is None
+    assert prepare_metrics_dir(environ, workers=1) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
-    made = prepare_metrics_dir(environ := {})
+    environ = {}
+    assert prepare_metrics_dir(environ, workers=1) is None and environ == {}  # kept in memory
+    made = prepare_metrics_dir(environ, workers=2)
     assert made is not None and made.is_dir() and environ["PROMETHEUS_MULTIPROC_DIR"] == str(made)
     made.rmdir()
