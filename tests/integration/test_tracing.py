@@ -1,18 +1,24 @@
 """Traces, with the real app and an in-memory exporter: one span per evaluation carrying its
 ``evaluation_id`` and the packs' digests, and the same trace id in the audit record; spans
 named by route, never by what the caller wrote, and without the caller's address, user agent
-or query string. Without the OTEL_* variables, the SDK is not even loaded."""
+or query string. A real server given an OTLP endpoint in the OTEL_* variables sends its spans
+there. Without those variables, the SDK is not even loaded."""
 
 from __future__ import annotations
 
+import http.server
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
+import httpx
 import msgspec
 import pytest
 from litestar.testing import TestClient
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -23,6 +29,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.packs.loader import load_packs
 from service.settings import ConfigurationError, Settings
 from tests.conftest import KNOWLEDGE, REPO
+from tests.server import running_server
 
 PACKS = load_packs([KNOWLEDGE])
 
@@ -122,3 +129,52 @@ def test_what_is_not_installed_is_refused_before_start(env: dict[str, str], sett
     with pytest.raises(ConfigurationError) as refused:
         Settings.from_env(env)
     assert refused.value.setting == setting
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/v1/traces":
+            _Collector.received.append(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_otel_variables_send_spans_over_otlp_from_a_real_server(tmp_path: Path) -> None:
+    collector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    env = {
+        "GUIDANCE_AUDIT_FILE": str(tmp_path / "audit.log"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}",
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+    }
+    try:
+        with running_server(env=env) as base_url:
+            response = httpx.post(f"{base_url}/v1/evaluate", json={"facts": HARRY_PRE_BIRTH}, timeout=30)
+            assert response.status_code == 200
+            evaluation_id = response.json()["evaluation_id"]
+        # The server has stopped, so its exporter has flushed.
+    finally:
+        collector.shutdown()
+    spans = [
+        span
+        for body in _Collector.received
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    (evaluation,) = [s for s in spans if s.name == "POST /v1/evaluate"]
+    attributes = {a.key: a.value.string_value for a in evaluation.attributes}
+    assert attributes["guidance.evaluation_id"] == evaluation_id
+    (record,) = [
+        r
+        for r in map(msgspec.json.decode, (tmp_path / "audit.log").read_bytes().splitlines())
+        if r["event"] == "evaluation"
+    ]
+    assert record["trace_id"] == evaluation.trace_id.hex()
