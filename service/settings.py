@@ -50,7 +50,7 @@ class Settings(Struct, kw_only=True, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    # Limits of the HTTP front door (see the README, "Security and limits")
+    # Limits of the HTTP front door (see docs/integrating.md, "Security and limits")
     max_body_bytes: int = MAX_BODY_BYTES
     max_head_bytes: int = MAX_HEAD_BYTES
     header_timeout: float = 10.0  # seconds to send a request's line and headers
@@ -59,7 +59,7 @@ class Settings(Struct, kw_only=True, frozen=True):
     max_concurrent_requests: int = 64  # per worker, queued or running; beyond it, 503 at once
     overload_retry_after: int = 1  # seconds, for a request shed under overload
     audit_retry_after: int = 5  # seconds, for a request refused because the audit trail is unavailable
-    # Who may call (see the README, "Authentication")
+    # Who may call (see docs/integrating.md, "Authentication")
     auth: Literal["jwt", "off"] | None = None  # None: unset, which start-up allows on loopback only
     auth_issuers: Path | None = None  # the YAML file of trusted issuers, for auth "jwt"
     public_url: str | None = None  # this service's URL as callers reach it: CDS Hooks audiences
