@@ -44,7 +44,7 @@ venv: $(INSTALLED)
 run: $(INSTALLED)
 	@$(BIN)/guidance serve
 
-## The whole suite (lint, format check, the tests: every pack's scenarios once, through the API,
+## The whole suite (lint, format check, type check, the tests: every pack's scenarios once, through the API,
 ## the benchmark smoke run, Schemathesis, the fuzzing) and,
 ## alongside it on the other core, SECOND_TESTS under a second Python; that run's output is kept
 ## in SECOND_LOG and shown after the suite's (straight away if it fails).
@@ -56,6 +56,7 @@ test: $(INSTALLED)
 test-suite: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-second-python-logged:

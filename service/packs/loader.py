@@ -247,7 +247,11 @@ def load_pack(directory: Path) -> Pack:
 
     rules_file = _YamlFile(directory / RULES_FILE)
     raw_rules = (rules_file.data or {}).get("rules") if isinstance(rules_file.data, dict) else None
-    rule_ids = {i: r.get("id") for i, r in enumerate(raw_rules or []) if isinstance(r, dict)}
+    rule_ids = {
+        i: r["id"]
+        for i, r in enumerate(raw_rules or [])
+        if isinstance(r, dict) and isinstance(r.get("id"), str)
+    }
     rules_spec: RulesSpec = rules_file.convert(RulesSpec, rule_ids)
 
     rules: list[Rule] = []
