@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import resource
 import socket
 
@@ -39,6 +40,8 @@ def serve(args: argparse.Namespace) -> int:
     except Exception as error:  # the line must stay one line, whatever went wrong
         startup_failed(None, f"{type(error).__name__}: {error}")
         return STARTUP_FAILED
+    # The workers build the app from the environment: they must see what the command line set.
+    os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(settings.workers))
     descriptors = _raise_descriptor_limit()
     log.info(
         "listening",
