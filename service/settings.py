@@ -193,6 +193,7 @@ def _auth(env: Mapping[str, str]) -> tuple[Literal["jwt", "off"] | None, Path | 
             "GUIDANCE_AUTH_ISSUERS is set but GUIDANCE_AUTH is not `jwt`: set GUIDANCE_AUTH=jwt to check "
             "tokens, or unset GUIDANCE_AUTH_ISSUERS",
         )
+    # `text` was checked above to be one of the AuthSetting literals, or empty.
     return (text or None), (Path(issuers) if issuers else None)  # type: ignore[return-value]
 
 
@@ -234,6 +235,7 @@ def _rate_limit(env: Mapping[str, str]) -> tuple[RateUnit, int] | None:
             "GUIDANCE_RATE_LIMIT is requests per client and worker, as COUNT/UNIT with a unit of "
             "second, minute, hour or day (for example 600/minute), or off",
         )
+    # The pattern admits only the RateUnit literals as the unit.
     return match.group(2), int(match.group(1))  # type: ignore[return-value]
 
 

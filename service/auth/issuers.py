@@ -119,6 +119,7 @@ def load_issuers(path: Path) -> dict[str, Issuer]:
             except InvalidKeySet as error:
                 raise refuse(f"jwks_file: {error}", _line(root, ["issuers", index, "jwks_file"])) from None
         else:
+            # The entry was checked to name exactly one source, so this one is a URL.
             keys = UrlKeys(entry.jwks_url, entry.jwks_refresh_seconds)  # type: ignore[arg-type]
         issuers[entry.issuer] = Issuer(
             issuer=entry.issuer,
