@@ -5,7 +5,7 @@
 #     -e GUIDANCE_AUTH=jwt -e GUIDANCE_AUTH_ISSUERS=/etc/guidance/issuers.yaml safeguarding-guidance
 #
 # It listens on 0.0.0.0, so it refuses to start until GUIDANCE_AUTH is set: `jwt` with a file of
-# trusted issuers, or `off` behind a gateway that authenticates callers (see the README).
+# trusted issuers, or `off` behind a gateway that authenticates callers (see docs/operating.md).
 #
 # Two stages: the build stage has gcc and the Python headers, because durable-rules 2.0.28
 # ships as C source only; the runtime stage has Debian's python3 and nothing to compile with.

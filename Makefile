@@ -14,13 +14,12 @@ PYVER := $(if $(PY),$(shell '$(PY)' -c 'import sys; print("%d.%d" % sys.version_
 INSTALLED := $(VENV)/.installed-py$(PYVER)
 # durable-rules 2.0.28 is built from its sdist with this patch (see the patch's header).
 ENGINE_WHEEL := tools/durable_rules_wheel.py patches/durable-rules-2.0.28-py313.patch
-# What the second Python runs: the build-marker test, the engine's differential tests and the HTTP
-# tests (tests/integration, so new ones are included), less the multi-process load tests, the
-# benchmark smoke run and the command-line tests, which the whole suite runs.
-SECOND_TESTS := tests/platform tests/unit/test_engine_differential.py tests/integration \
-	--ignore=tests/integration/test_concurrency.py --ignore=tests/integration/test_bench_smoke.py \
-	--ignore=tests/integration/test_cli.py --ignore=tests/integration/test_audit_cli.py \
-	--deselect=tests/integration/test_audit_trail.py::test_eight_clients_and_two_workers_write_one_file_of_whole_chains
+# What the second Python runs: the build-marker test, the engine's differential and thread tests
+# and the HTTP tests (tests/integration, so new ones are included), less the benchmark smoke run
+# and the command-line tests, which the whole suite runs.
+SECOND_TESTS := tests/platform tests/unit/test_engine_differential.py tests/unit/test_engine_threads.py \
+	tests/integration --ignore=tests/integration/test_bench_smoke.py \
+	--ignore=tests/integration/test_cli.py --ignore=tests/integration/test_audit_cli.py
 SECOND_LOG := .cache/second-python.log
 
 .PHONY: run test test-suite test-second-python-logged test-second-python venv lint format openapi check bench bench-smoke image-smoke clean
@@ -44,7 +43,7 @@ venv: $(INSTALLED)
 run: $(INSTALLED)
 	@$(BIN)/guidance serve
 
-## The whole suite (lint, format check, the tests: every pack's scenarios once, through the API,
+## The whole suite (lint, format check, type check, the tests: every pack's scenarios once, through the API,
 ## the benchmark smoke run, Schemathesis, the fuzzing) and,
 ## alongside it on the other core, SECOND_TESTS under a second Python; that run's output is kept
 ## in SECOND_LOG and shown after the suite's (straight away if it fails).
@@ -56,6 +55,7 @@ test: $(INSTALLED)
 test-suite: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-second-python-logged:

@@ -9,7 +9,7 @@ separate process pinned to core 1 and sends both the same pre-encoded bodies, al
 between the two servers round by round so that noise from other work on the machine falls on
 both alike. The two-worker comparison cannot keep the load generator off the servers' cores:
 both configurations then run unpinned with the same load generator, and the ratio compares
-like with like (see the README, "Performance"). In-process figures time each evaluation on its own
+like with like (see docs/performance.md). In-process figures time each evaluation on its own
 and report medians over several passes.
 
 The overload row drives one worker (pinned to core 0) with 256 closed-loop connections from the

@@ -50,7 +50,7 @@ class Settings(Struct, kw_only=True, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    # Limits of the HTTP front door (see the README, "Security and limits")
+    # Limits of the HTTP front door (see docs/integrating.md, "Security and limits")
     max_body_bytes: int = MAX_BODY_BYTES
     max_head_bytes: int = MAX_HEAD_BYTES
     header_timeout: float = 10.0  # seconds to send a request's line and headers
@@ -59,7 +59,7 @@ class Settings(Struct, kw_only=True, frozen=True):
     max_concurrent_requests: int = 64  # per worker, queued or running; beyond it, 503 at once
     overload_retry_after: int = 1  # seconds, for a request shed under overload
     audit_retry_after: int = 5  # seconds, for a request refused because the audit trail is unavailable
-    # Who may call (see the README, "Authentication")
+    # Who may call (see docs/integrating.md, "Authentication")
     auth: Literal["jwt", "off"] | None = None  # None: unset, which start-up allows on loopback only
     auth_issuers: Path | None = None  # the YAML file of trusted issuers, for auth "jwt"
     public_url: str | None = None  # this service's URL as callers reach it: CDS Hooks audiences
@@ -196,6 +196,7 @@ def _auth(env: Mapping[str, str]) -> tuple[Literal["jwt", "off"] | None, Path | 
             "GUIDANCE_AUTH_ISSUERS is set but GUIDANCE_AUTH is not `jwt`: set GUIDANCE_AUTH=jwt to check "
             "tokens, or unset GUIDANCE_AUTH_ISSUERS",
         )
+    # `text` was checked above to be one of the AuthSetting literals, or empty.
     return (text or None), (Path(issuers) if issuers else None)  # type: ignore[return-value]
 
 
@@ -237,6 +238,7 @@ def _rate_limit(env: Mapping[str, str]) -> tuple[RateUnit, int] | None:
             "GUIDANCE_RATE_LIMIT is requests per client and worker, as COUNT/UNIT with a unit of "
             "second, minute, hour or day (for example 600/minute), or off",
         )
+    # The pattern admits only the RateUnit literals as the unit.
     return match.group(2), int(match.group(1))  # type: ignore[return-value]
 
 

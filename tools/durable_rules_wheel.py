@@ -50,9 +50,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run(args: list[str], **kwargs: object) -> None:
+def run(args: list[str], cwd: Path | None = None) -> None:
     """Run a command with its output on standard error; stop with that output if it fails."""
-    done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
     if done.returncode != 0:
         sys.stderr.write(done.stdout)
         raise SystemExit(f"durable-rules: `{' '.join(args)}` exited {done.returncode}")

@@ -116,6 +116,11 @@ class DescriptorSink:
             self._owned = False
 
 
+def _after_fork_of(sink: FileSink | None) -> None:
+    if sink is not None:
+        sink._after_fork()
+
+
 class FileSink:
     """A regular file shared by any number of writers; see the module's docstring."""
 
@@ -130,7 +135,7 @@ class FileSink:
         self._headroom = 0  # bytes above the floor then, less what this process wrote since
         self._adopt(fd)
         sink = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (s := sink()) is not None and s._after_fork())
+        os.register_at_fork(after_in_child=lambda: _after_fork_of(sink()))
 
     def _adopt(self, fd: int) -> None:
         st = os.fstat(fd)

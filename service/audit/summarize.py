@@ -134,18 +134,17 @@ def summarize(
 
     feedback: dict[tuple[str, str], _Feedback] = {}
     repeated = 0
-    for line in reader.records(Feedback):
-        r = line.record
-        key = (r.evaluation_id, r.prompt_id)
-        ts = r.ts
-        entry = _Feedback(ts, r.outcome, r.comment_given)
-        known = feedback.get(key)
+    for feedback_line in reader.records(Feedback):
+        given_now = feedback_line.record
+        prompt_key = (given_now.evaluation_id, given_now.prompt_id)
+        entry = _Feedback(given_now.ts, given_now.outcome, given_now.comment_given)
+        known = feedback.get(prompt_key)
         if known is None:
-            feedback[key] = entry
+            feedback[prompt_key] = entry
             continue
         repeated += 1
-        if ts >= known.ts:  # the latest counts; file order breaks ties
-            feedback[key] = entry
+        if given_now.ts >= known.ts:  # the latest counts; file order breaks ties
+            feedback[prompt_key] = entry
     on_cards: dict[str, _Feedback] = {}
     for card_line in reader.records(CardFeedback):
         c = card_line.record

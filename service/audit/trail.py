@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import msgspec
@@ -78,7 +78,7 @@ def _chain_id() -> str:
     return raw.hex()
 
 
-def _as_line(_logger: Any, _method: str, event_dict: dict[str, Any]) -> bytes:
+def _as_line(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> bytes:
     """The one processor: the line was rendered, chained and sealed before it was logged."""
     line: bytes = event_dict["event"]
     return line
@@ -110,6 +110,11 @@ class _Outage:
         self.refused = 0
 
 
+def _new_chain_in(trail: AuditTrail | None) -> None:
+    if trail is not None:
+        trail._new_chain()
+
+
 class AuditTrail:
     def __init__(self, sink: AuditSink, key: bytes | None, packs: Sequence[Pack]) -> None:
         # Keyed once; each case reference hashes on copies (saves the key set-up per record).
@@ -135,7 +140,7 @@ class AuditTrail:
         # A process forked after this point (a pre-forking server) starts a chain of its own,
         # rather than continuing this one in two places at once.
         trail = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (t := trail()) is not None and t._new_chain())
+        os.register_at_fork(after_in_child=lambda: _new_chain_in(trail()))
 
     def _new_chain(self) -> None:
         self._lock = threading.Lock()

@@ -24,18 +24,16 @@ from pathlib import Path
 from typing import Annotated
 
 import msgspec
-import yaml
 from msgspec import Meta, Struct
 
 from service.auth.keys import DEFAULT_REFRESH_INTERVAL, FileKeys, InvalidKeySet, KeySource, UrlKeys
 from service.settings import ConfigurationError
+from service.yaml_documents import RepeatedKey, YamlDocument, YamlSyntaxError, error_place, error_text
 
 SETTING = "GUIDANCE_AUTH_ISSUERS"
 _TEXT = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"^\S+$")]
 _CLAIM = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$")]
 _KEY_URL = re.compile(r"^(https://[^\s/?#@]+|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?)/\S*$")
-_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
-_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
 
 class IssuerSpec(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -67,37 +65,33 @@ class Issuer(Struct, kw_only=True, frozen=True):
 def load_issuers(path: Path) -> dict[str, Issuer]:
     """The issuers file as :class:`Issuer` by exact ``iss``; raises :class:`ConfigurationError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        document = YamlDocument.read(path)
     except OSError as error:
         raise ConfigurationError(SETTING, f"cannot read the issuers file {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigurationError(SETTING, f"the issuers file {path} is not UTF-8 text") from None
+    except YamlSyntaxError as error:
+        where = f", line {error.line}" if error.line else ""
+        raise ConfigurationError(SETTING, f"{path}{where}: not valid YAML: {error.reason}") from None
+    except RepeatedKey as error:
+        raise ConfigurationError(SETTING, f"{path}, line {error.line}: {error}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        reason = getattr(error, "problem", None) or "not valid YAML"
-        raise ConfigurationError(SETTING, f"{path}{where}: not valid YAML: {reason}") from None
-    _refuse_repeated_keys(path, root)
-    try:
-        spec = msgspec.convert(data, IssuersFile, strict=True)
+        spec = msgspec.convert(document.data, IssuersFile, strict=True)
     except msgspec.ValidationError as error:
         message = str(error)
-        parts = _path(message)
-        text = _MSGSPEC_PATH.sub("", message)
+        parts = error_place(message)
+        text = error_text(message)
         unknown = re.search(r"unknown field `([^`]+)`", text)
         if unknown:
             parts.append(unknown.group(1))
             text = f"unknown key `{unknown.group(1)}`"
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
         raise ConfigurationError(
-            SETTING, f"{path}, line {_line(root, parts)}: {text}" + (f" (at `{where}`)" if where else "")
+            SETTING, f"{path}, line {_line(document, parts)}: {text}" + (f" (at `{where}`)" if where else "")
         ) from None
     issuers: dict[str, Issuer] = {}
     for index, entry in enumerate(spec.issuers):
-        line = _line(root, ["issuers", index])
+        line = _line(document, ["issuers", index])
 
         def refuse(message: str, line: int = line, name: str = entry.issuer) -> ConfigurationError:
             return ConfigurationError(SETTING, f"{path}, line {line}: issuer `{name}`: {message}")
@@ -117,8 +111,11 @@ def load_issuers(path: Path) -> dict[str, Issuer]:
             try:
                 keys = FileKeys(file if file.is_absolute() else path.parent / file)
             except InvalidKeySet as error:
-                raise refuse(f"jwks_file: {error}", _line(root, ["issuers", index, "jwks_file"])) from None
+                raise refuse(
+                    f"jwks_file: {error}", _line(document, ["issuers", index, "jwks_file"])
+                ) from None
         else:
+            # The entry was checked to name exactly one source, so this one is a URL.
             keys = UrlKeys(entry.jwks_url, entry.jwks_refresh_seconds)  # type: ignore[arg-type]
         issuers[entry.issuer] = Issuer(
             issuer=entry.issuer,
@@ -131,43 +128,5 @@ def load_issuers(path: Path) -> dict[str, Issuer]:
     return issuers
 
 
-def _path(message: str) -> list[str | int]:
-    match = _MSGSPEC_PATH.search(message)
-    if not match:
-        return []
-    return [key if key else int(index) for key, index in _PATH_PART.findall(match.group(1))]
-
-
-def _line(root: yaml.Node | None, parts: list[str | int]) -> int:
-    node = root
-    line = node.start_mark.line + 1 if node is not None else 1
-    for part in parts:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == part]
-            if not match:
-                break
-            key, node = match[0]
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _refuse_repeated_keys(path: Path, node: yaml.Node | None) -> None:
-    """PyYAML keeps the last of two equal keys silently; an issuer's settings must not be
-    overridden by a line further down that nobody noticed."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[object] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                raise ConfigurationError(
-                    SETTING, f"{path}, line {key.start_mark.line + 1}: key `{key.value}` is given twice"
-                )
-            seen.add(key.value)
-            _refuse_repeated_keys(path, value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _refuse_repeated_keys(path, item)
+def _line(document: YamlDocument, parts: list[str | int]) -> int:
+    return document.line(*parts) or 1

@@ -30,7 +30,7 @@ from jwt.api_jwt import decode_complete
 
 from service.auth.callers import Caller
 from service.auth.issuers import Issuer
-from service.auth.keys import ALGORITHMS, KeyNotFound, KeySource, KeysUnavailable
+from service.auth.keys import ALGORITHMS, KeyNotFound, KeysUnavailable
 from service.auth.replay import ReplayCache
 
 CLOCK_SKEW = 60  # seconds allowed between the issuer's clock and ours
@@ -100,12 +100,13 @@ class TokenVerifier:
             if issuer.audience is None:
                 raise refuse("issuer_not_for_api")
             expected = issuer.audience
-        source: KeySource | None = issuer.keys
+        source = issuer.keys
         if "jku" in header:
             jku = header["jku"]
-            source = issuer.jku.get(jku) if isinstance(jku, str) else None
-            if source is None:
+            allowed = issuer.jku.get(jku) if isinstance(jku, str) else None
+            if allowed is None:
                 raise refuse("jku_not_allowed")
+            source = allowed
         try:
             key = source.key(kid)
         except KeyNotFound:

@@ -43,7 +43,8 @@ def serve(args: argparse.Namespace) -> int:
     except Exception as error:  # the line must stay one line, whatever went wrong
         startup_failed(None, f"{type(error).__name__}: {error}")
         return STARTUP_FAILED
-    os.environ["WORKERS"] = str(settings.workers)  # each worker's settings say how many there are
+    # The workers build the app from the environment: they must see what the command line set.
+    os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(settings.workers))
     descriptors = _raise_descriptor_limit()
     log.info(
         "listening",

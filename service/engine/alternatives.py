@@ -191,7 +191,7 @@ class AlternativesCompiler:
             # Every record: for each position, no record there, or the condition holds there.
             records = self.record_lists[condition.list_path]
             length = self._length(condition.list_path)
-            product: list[Constraint] = [{}]
+            product = [{}]
             for position in range(records.max_items):
                 fewer = [{length: frozenset(range(position + 1))}]
                 there = self._alternatives(condition.condition, resolve, (condition.list_path, position))

@@ -62,9 +62,9 @@ class PackTexts:
                     )
                 )
                 links = [
-                    Link(label=link.label, url=link.url or settings[link.setting])
+                    Link(label=link.label, url=url)
                     for link in rule.links
-                    if link.url or (link.setting and settings.get(link.setting))
+                    if (url := link.url or (settings.get(link.setting) if link.setting else None))
                 ]
                 self._links.append(links or None)
 

@@ -6,6 +6,7 @@ as ``false``. Unknown fields are rejected so that a typo cannot silently drop a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -147,7 +148,7 @@ class ProfessionalDisagreement(_Facts):
     resolved: Annotated[bool | None, _yes_no("The escalated disagreement has been resolved.")] = None
 
 
-def _only_code_21_alone(codes: list[str] | None) -> None:
+def _only_code_21_alone(codes: Sequence[str] | None) -> None:
     if codes is None:
         return
     if NO_FACTORS_IDENTIFIED in codes and len(codes) > 1:

@@ -164,6 +164,7 @@ class CdsHooksController(Controller):
             card(prompt, pack, card_id, new_uuid4())
             for prompt, card_id in zip(evaluation.prompts, evaluation.card_ids, strict=True)
         ]
+        # Bytes encoded here, by msgspec, not by Litestar: Response's type wants the Struct.
         return Response(_encode(CdsServiceResponse(cards=cards)), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @post(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.enums import OpenAPIMediaType
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.params import FromPath
 from litestar.router import Router
@@ -92,7 +93,7 @@ class OpenAPIDocumentPlugin(OpenAPIRenderPlugin):
     one committed in ``openapi/``, rather than Litestar's raw generation."""
 
     def __init__(self) -> None:
-        super().__init__(path="/openapi.json", media_type="application/vnd.oai.openapi+json")
+        super().__init__(path="/openapi.json", media_type=OpenAPIMediaType.OPENAPI_JSON)
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         return request.app.state.openapi_document

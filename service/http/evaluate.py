@@ -71,6 +71,7 @@ class EvaluationController(Controller):
             knowledge=knowledge_refs(request),
             prompts=evaluation.prompts,
         )
+        # Bytes encoded here, by msgspec, not by Litestar: Response's type wants the Struct.
         return Response(_encode_response(body), media_type=MediaType.JSON)  # type: ignore[arg-type]
 
     @post(

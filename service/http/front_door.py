@@ -193,6 +193,7 @@ class FrontDoorProtocol(HttpToolsProtocol):
 
     # Connection
 
+    # uvicorn types the transport more narrowly than asyncio's Protocol it overrides.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         # The first request's header fields are due within the header timeout of the connection.
@@ -341,7 +342,7 @@ class FrontDoorProtocol(HttpToolsProtocol):
             self._start_waiting()
 
     def _start_waiting(self) -> None:
-        cycle, app = self._waiting  # type: ignore[misc]
+        cycle, app = self._waiting  # type: ignore[misc]  # only called while a request waits
         self._waiting = None
         self._start_asgi_task(cycle, app)
 

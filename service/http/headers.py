@@ -35,7 +35,7 @@ def new_request_id() -> str:
 
 def request_id_of(scope: Scope) -> str:
     """This exchange's id, made the first time it is asked for."""
-    state: dict[str, Any] = scope["state"]  # type: ignore[typeddict-item]
+    state: dict[str, Any] = scope["state"]
     request_id = state.get(_REQUEST_ID)
     if request_id is None:
         request_id = state[_REQUEST_ID] = new_request_id()
@@ -54,4 +54,4 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
         headers.append(_NO_STORE)
     if b"content-security-policy" not in names:
         headers.append(_DOCS if scope["path"].startswith("/schema") else _NOTHING_RUNS)
-    message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+    message["headers"] = headers

@@ -203,7 +203,7 @@ PROBLEM_EXCEPTIONS: tuple[type[Exception], ...] = (
 
 def as_problem(exc: HTTPException) -> ProblemDetailsException:
     for kind in type(exc).__mro__:
-        convert = problem_details_config.exception_to_problem_detail_map.get(kind)  # type: ignore[call-overload]
+        convert = problem_details_config.exception_to_problem_detail_map.get(kind)
         if convert is not None:
             return convert(exc)
     return _from_http(exc)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
 from service.conditions import check as checks
 from service.conditions import tree as cond
@@ -34,6 +33,7 @@ from service.packs.model import (
     ScenarioSpec,
     ScenariosSpec,
 )
+from service.yaml_documents import RepeatedKey, YamlDocument, YamlSyntaxError, error_place, error_text
 
 PACK_FILE = "pack.yaml"
 RULES_FILE = "rules.yaml"
@@ -41,8 +41,6 @@ SCENARIOS_FILE = "scenarios.yaml"
 _ID = re.compile(ID_PATTERN)
 _SETTING = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _HTTPS_URL = re.compile(r"^https://[^\s/?#@]+(/[^\s]*)?$")
-_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
-_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _NUMBERED_POINT = re.compile(r"^\s*(\d+)\.\s+\S", re.MULTILINE)
 
@@ -71,46 +69,31 @@ class UnknownPackError(PackError):
 
 
 class _YamlFile:
-    """A YAML file with its node tree kept, so a problem can name its line."""
+    """A pack's YAML file, read so that a problem can name its line."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        text = path.read_text(encoding="utf-8")
         try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark else None
-            raise PackError([PackProblem(path, f"not valid YAML: {_yaml_reason(error)}", line)]) from None
+            self.document = YamlDocument.read(path)
+        except YamlSyntaxError as error:
+            raise PackError([PackProblem(path, f"not valid YAML: {error.reason}", error.line)]) from None
+        except RepeatedKey as error:
+            raise PackError([PackProblem(path, f"{error}; each key may be given once", error.line)]) from None
+        self.data = self.document.data
 
     def line(self, *parts: str | int) -> int | None:
-        node = self.node
-        line = node.start_mark.line + 1 if node else None
-        for part in parts:
-            if isinstance(node, yaml.MappingNode):
-                match = [(k, v) for k, v in node.value if k.value == part]
-                if not match:
-                    break
-                key, node = match[0]
-                line = key.start_mark.line + 1
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                break
-        return line
+        return self.document.line(*parts)
 
     def convert(self, spec_type: type, rule_ids: dict[int, str] | None = None) -> Any:
         try:
             return msgspec.convert(self.data, type=spec_type, strict=True)
         except msgspec.ValidationError as error:
             message = str(error)
-            parts = _msgspec_path(message)
+            parts = error_place(message)
             rule = None
             if rule_ids is not None and len(parts) >= 2 and isinstance(parts[1], int):
                 rule = rule_ids.get(parts[1])
-            text = _MSGSPEC_PATH.sub("", message)
+            text = error_text(message)
             where = ".".join(str(p) for p in parts)
             raise PackError(
                 [
@@ -122,18 +105,6 @@ class _YamlFile:
                     )
                 ]
             ) from None
-
-
-def _yaml_reason(error: yaml.YAMLError) -> str:
-    problem = getattr(error, "problem", None)
-    return problem or str(error).splitlines()[0]
-
-
-def _msgspec_path(message: str) -> list[str | int]:
-    match = _MSGSPEC_PATH.search(message)
-    if not match:
-        return []
-    return [key if key else int(index) for key, index in _PATH_PART.findall(match.group(1))]
 
 
 def normalise_quote_text(text: str) -> str:
@@ -247,7 +218,11 @@ def load_pack(directory: Path) -> Pack:
 
     rules_file = _YamlFile(directory / RULES_FILE)
     raw_rules = (rules_file.data or {}).get("rules") if isinstance(rules_file.data, dict) else None
-    rule_ids = {i: r.get("id") for i, r in enumerate(raw_rules or []) if isinstance(r, dict)}
+    rule_ids = {
+        i: r["id"]
+        for i, r in enumerate(raw_rules or [])
+        if isinstance(r, dict) and isinstance(r.get("id"), str)
+    }
     rules_spec: RulesSpec = rules_file.convert(RulesSpec, rule_ids)
 
     rules: list[Rule] = []

@@ -1,7 +1,7 @@
 """Dependencies inside the service run one way, from the bottom layer up:
 
-settings, logs ← facts ← conditions ← packs ← engine ← evaluation ← audit | checking ← guidance
-← auth | cds_hooks ← observability ← startup ← http ← app ← cli
+settings, logs, yaml_documents ← facts ← conditions ← packs ← engine ← evaluation
+← audit | checking ← guidance ← auth | cds_hooks ← observability ← startup ← http ← app ← cli
 
 A module may import its own package and any package below its own; nothing imports upwards or
 sideways, and nothing in the service imports ``service.testing`` (what tests and the benchmark
@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 SERVICE = REPO / "service"
 LAYERS = [
-    {"settings", "logs"},
+    {"settings", "logs", "yaml_documents"},
     {"facts"},
     {"conditions"},
     {"packs"},

@@ -83,3 +83,26 @@ def test_a_rule_too_large_for_the_engine_is_refused_naming_it(tmp_path: Path) ->
     assert problem.rule == "consider-combined-factors"
     assert "split the rule" in problem.message
     assert problem.file == rules and problem.line
+
+
+def test_a_key_given_twice_is_refused_naming_its_line(tmp_path: Path) -> None:
+    copy = tmp_path / "semantics-test"
+    shutil.copytree(SEMANTICS_PACK, copy)
+    rules = copy / "rules.yaml"
+    text = rules.read_text()
+    # A second `indicator:` further down the same rule: YAML alone would keep it silently.
+    rules.write_text(
+        text.replace(
+            "    detail: Do the assessment.\n", "    detail: Do the assessment.\n    indicator: info\n", 1
+        )
+    )
+    second = (
+        rules.read_text()
+        .splitlines()
+        .index("    indicator: info", text.splitlines().index("  - id: check-not-yet-done"))
+    )
+    with pytest.raises(PackError) as raised:
+        load_pack(copy)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line) == (rules, second + 1)
+    assert "key `indicator` is given twice" in problem.message

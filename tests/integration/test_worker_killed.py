@@ -1,0 +1,84 @@
+"""A worker killed under load: the other worker goes on answering, a new worker takes the dead
+one's place with a chain of its own, and every answer given is in the audit trail, whole."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from service.facts.examples import HARRY_PRE_BIRTH
+from tests.conftest import REPO
+from tests.server import running_server
+
+
+def chain_starts(audit: Path) -> list[dict]:
+    lines = [msgspec.json.decode(line) for line in audit.read_bytes().splitlines() if line]
+    return [r for r in lines if r["event"] == "chain_start"]
+
+
+def test_a_killed_worker_is_replaced_and_no_answer_goes_unrecorded(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.log"
+    answered: list[str] = []
+    failed: list[str] = []
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        with httpx.Client(base_url=base_url, timeout=10) as http:
+            while not stop.is_set():
+                try:
+                    response = http.post("/v1/evaluate", json={"facts": HARRY_PRE_BIRTH})
+                except httpx.TransportError as error:  # a request in flight on the killed worker
+                    failed.append(type(error).__name__)
+                    continue
+                assert response.status_code == 200, response.text
+                answered.append(response.json()["evaluation_id"])
+
+    with running_server(workers=2, env={"GUIDANCE_AUDIT_FILE": str(audit)}) as base_url:
+        deadline = time.monotonic() + 20
+        while len(chain_starts(audit)) < 2 and time.monotonic() < deadline:
+            httpx.post(f"{base_url}/v1/evaluate", json={"facts": {}})  # each worker opens its chain
+            time.sleep(0.05)
+        first, second = chain_starts(audit)[:2]
+        clients = [threading.Thread(target=keep_asking) for _ in range(4)]
+        for client in clients:
+            client.start()
+        time.sleep(0.5)
+        before = len(answered)
+        os.kill(first["process"]["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(chain_starts(audit)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # answers from the new worker too
+        stop.set()
+        for client in clients:
+            client.join()
+        ready = httpx.get(f"{base_url}/ready")
+
+    assert before > 0 and len(answered) > before  # answering went on after the kill
+    assert len(failed) <= 4  # at most the requests in flight on the killed worker
+    starts = chain_starts(audit)
+    assert len(starts) == 3
+    assert starts[2]["process"]["pid"] not in (first["process"]["pid"], second["process"]["pid"])
+    assert ready.status_code == 200
+    recorded = {
+        r["evaluation_id"]
+        for r in (msgspec.json.decode(line) for line in audit.read_bytes().splitlines() if line)
+        if r["event"] == "evaluation"
+    }
+    assert set(answered) <= recorded  # no answer without its record
+    verify = subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "audit", "verify", str(audit)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
