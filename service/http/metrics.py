@@ -56,7 +56,7 @@ class LeanPrometheusMiddleware(PrometheusMiddleware):
             status = error.status_code
             raise
         finally:
-            key = (scope.get("method", "GET"), scope.get("path_template") or "", status)
+            key = (str(scope.get("method", "GET")), scope.get("path_template") or "", status)
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = self._new_series(*key)

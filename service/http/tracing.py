@@ -11,7 +11,7 @@ unchanged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.middleware.base import DefineMiddleware
@@ -39,10 +39,11 @@ class _PrivateOpenTelemetryMiddleware(OpenTelemetryInstrumentationMiddleware):
             "headers": [(name, value) for name, value in scope["headers"] if name not in _HIDDEN_HEADERS],
             _ORIGINAL: scope,
         }
+        # The instrumentation takes any mapping as its scope; Litestar's Scope type is a TypedDict.
         await self.open_telemetry_middleware(shown, receive, send)  # type: ignore[arg-type]
 
     async def _restore(self, shown: Scope, receive: Receive, send: Send) -> None:
-        await self._next(shown[_ORIGINAL], receive, send)  # type: ignore[typeddict-item]
+        await self._next(cast(dict[str, Any], shown)[_ORIGINAL], receive, send)
 
 
 def _span_details(scope: Scope) -> tuple[str, dict[str, Any]]:
