@@ -4,7 +4,7 @@
 # command or prints to standard output: recipes there are silent (@) and report on standard error.
 PYTHON ?= python3
 VENV ?= .venv
-EXTRAS ?= test,bench
+EXTRAS ?= test,bench,deploy
 BIN := $(VENV)/bin
 # The interpreter PYTHON names (a pyenv shim for an installed but unselected version is resolved)
 # and its version. The stamp names the version, so `PYTHON=python3.13 make test` after a 3.11

@@ -38,6 +38,7 @@ from typing import Any
 import msgspec
 
 from bench import inprocess
+from bench.scaling import scaling_figures
 from bench.servers import REPO, server
 from bench.wrk import find_wrk, run_wrk
 from service.settings import Settings
@@ -151,24 +152,18 @@ def http_figures(config: Config, bodies: Path, folder: Path, wrk: str | None) ->
     figures["service_rps"] = service_max
     figures["rounds"] = rps
     figures["latency"] = latency
-    scaling: dict[int, list[float]] = {1: [], 2: []}
-    with (
-        server("service", workers=1, audit_file=folder / "audit-1.log") as one,
-        server("service", workers=2, audit_file=folder / "audit-2.log") as two,
-    ):
-        ports2 = {1: one, 2: two}
-        for round_number in range(config.rounds):
-            order = (1, 2) if round_number % 2 == 0 else (2, 1)
-            for workers in order:
-                # More connections than for one worker alone, so that both workers get a fair
-                # share of them (the same number for both configurations).
-                result = _closed(ports2[workers], config, bodies, None, wrk, 4 * config.connections)
-                scaling[workers].append(result["rps"])
-                errors += result["errors"] + result.get("shed", 0)
-    figures["one_worker_rps"] = statistics.median(scaling[1])
-    figures["two_workers_rps"] = statistics.median(scaling[2])
-    figures["scaling_rounds"] = scaling
-    figures["errors"] = errors
+    # More connections than for one worker alone, so that every worker gets a fair share of them
+    # (the same number for every configuration).
+    scaling = scaling_figures(
+        config.rounds,
+        folder,
+        lambda port: _closed(port, config, bodies, None, wrk, 4 * config.connections),
+    )
+    figures["one_worker_rps"] = scaling["rps"][1]
+    figures["two_workers_rps"] = scaling["rps"][2]
+    figures["scaling_rounds"] = scaling["rounds"]
+    figures["workers_rps"] = scaling["rps"]
+    figures["errors"] = errors + scaling["errors"]
     return figures
 
 
@@ -333,6 +328,17 @@ def table(results: dict[str, Any]) -> list[list[str]]:
             "p99 below uncapped; only 200 or 503",
             f"{p99_ratio:.2f}x uncapped p99",
             p99_ratio < 1 and capped["errors"] == 0 and uncapped["errors"] == 0,
+        ),
+        _row(
+            "i",
+            "Throughput by worker processes, all unpinned (issue 10: sizing)",
+            ", ".join(f"{n}: {rps:,.0f}" for n, rps in http["workers_rps"].items())
+            + f" req/s on {results['machine']['nproc']} cores",
+            "",
+            ", ".join(
+                f"{n}: {rps / http['workers_rps'][1]:.2f}x" for n, rps in http["workers_rps"].items() if n > 1
+            ),
+            None,
         ),
         _row(
             "i",

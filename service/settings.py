@@ -65,6 +65,8 @@ class Settings(Struct, kw_only=True, frozen=True):
     public_url: str | None = None  # this service's URL as callers reach it: CDS Hooks audiences
     rate_limit: tuple[RateUnit, int] | None = None  # per client and worker: ("minute", 600)
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call; none by default
+    # Traces (see docs/operating.md, "Traces"): OpenTelemetry's own OTEL_* variables switch them on
+    tracing: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +118,7 @@ class Settings(Struct, kw_only=True, frozen=True):
             public_url=_public_url(env),
             rate_limit=_rate_limit(env),
             cors_origins=_cors_origins(env),
+            tracing=_tracing(env),
         )
 
 
@@ -254,3 +257,29 @@ def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
                 "127.0.0.1, localhost or [::1]), with no path, separated by commas",
             )
     return origins
+
+
+_OTLP_PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+_OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def _tracing(env: Mapping[str, str]) -> bool:
+    """Whether to export traces, read from OpenTelemetry's standard variables: on when an OTLP
+    endpoint or ``OTEL_TRACES_EXPORTER=otlp`` is set, off with ``OTEL_SDK_DISABLED=true`` or
+    ``OTEL_TRACES_EXPORTER=none``. Only OTLP over HTTP is installed; ``console`` would write to
+    standard output, which is the audit trail's."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter not in ("", "otlp", "none"):
+        raise ConfigurationError(
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_TRACES_EXPORTER is `otlp` (OTLP over HTTP, to OTEL_EXPORTER_OTLP_ENDPOINT) or `none`",
+        )
+    for name in _OTLP_PROTOCOLS:
+        protocol = env.get(name, "").strip().lower()
+        if protocol not in ("", "http/protobuf"):
+            raise ConfigurationError(name, f"{name}: only `http/protobuf` is installed (not `{protocol}`)")
+    if exporter == "none":
+        return False
+    return exporter == "otlp" or any(env.get(name, "").strip() for name in _OTLP_ENDPOINTS)

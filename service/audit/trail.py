@@ -28,6 +28,7 @@ import msgspec
 import structlog
 
 from service.audit.chain import GENESIS
+from service.audit.keyed_hash import KeyedHash
 from service.audit.records import (
     AuditResumed,
     CardFeedback,
@@ -43,10 +44,11 @@ from service.audit.records import (
     in_order,
 )
 from service.audit.sinks import AuditSink, AuditWriteError, SinkReplaced
+from service.audit.states import AuditFailure, AuditReadiness, AuditStatus
 from service.evaluation.prompts import Prompt
 from service.packs.model import Pack
 
-__all__ = ["AuditReadiness", "AuditTrail", "AuditWriteError"]
+__all__ = ["AuditFailure", "AuditReadiness", "AuditStatus", "AuditTrail", "AuditWriteError"]
 
 _log = structlog.get_logger("guidance.audit")
 _sha256 = hashlib.sha256
@@ -76,31 +78,6 @@ def _chain_id() -> str:
     return raw.hex()
 
 
-class _KeyedHash:
-    """HMAC-SHA256 (RFC 2104) under one key, keyed once: the inner and outer hashes start from
-    states that have absorbed the padded key, and each message hashes on copies of them. What
-    ``hmac.new(key, message, "sha256").hexdigest()`` gives, without its set-up per message."""
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) > _BLOCK:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(_BLOCK, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-
-    def hexdigest(self, message: bytes) -> str:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
-
-_BLOCK = 64  # SHA-256's block size, in bytes
-
-
 def _as_line(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> bytes:
     """The one processor: the line was rendered, chained and sealed before it was logged."""
     line: bytes = event_dict["event"]
@@ -124,14 +101,6 @@ _REPLACEMENTS = 3
 _NONE_FIRED = msgspec.Raw(in_order([]))
 
 
-class AuditReadiness(msgspec.Struct, frozen=True, kw_only=True):
-    """Whether the trail can take a record now; what ``GET /ready`` reports."""
-
-    ready: bool
-    reason: str | None = None  # audit-write-failed | audit-file-missing | audit-free-space-low
-    detail: str | None = None  # a sentence naming the sink and the figures; never a record's content
-
-
 class _Outage:
     __slots__ = ("reason", "refused", "since")
 
@@ -149,7 +118,7 @@ def _new_chain_in(trail: AuditTrail | None) -> None:
 class AuditTrail:
     def __init__(self, sink: AuditSink, key: bytes | None, packs: Sequence[Pack]) -> None:
         # Keyed once; each case reference hashes on copies (saves the key set-up per record).
-        self._case_ref_mac = _KeyedHash(key) if key is not None else None
+        self._case_ref_mac = KeyedHash(key) if key is not None else None
         self._sink = sink
         self._new_chain()
         # Encoded once, in canonical form, and embedded as is in every record (msgspec writes a
@@ -180,6 +149,7 @@ class AuditTrail:
         self._prev = GENESIS
         self._follows: Follows | None = None  # the head of the chain this one continues
         self._outage: _Outage | None = None  # since when records have been refused, and why
+        self._last_failure: tuple[float, str] | None = None  # when (epoch seconds) and why
 
     def _write(self, record: Record) -> None:
         with self._lock:
@@ -276,6 +246,7 @@ class AuditTrail:
         self._prev = GENESIS
 
     def _unavailable(self, error: AuditWriteError, *, refused: int) -> None:
+        self._last_failure = (time.time(), error.reason)
         if self._outage is None:
             self._outage = _Outage(_timestamp(), error.reason)
             _log.error("audit_unavailable", reason=error.reason, error=str(error))
@@ -313,6 +284,18 @@ class AuditTrail:
                 self._unavailable(error, refused=0)
                 return AuditReadiness(ready=False, reason=error.reason, detail=str(error))
         return AuditReadiness(ready=True)
+
+    def status(self) -> AuditStatus:
+        with self._lock:
+            outage = self._outage
+            return AuditStatus(
+                available=outage is None,
+                chain=self.chain,
+                seq=self._seq - 1 if self._seq else None,
+                unavailable_since=outage.since if outage else None,
+                refused=outage.refused if outage else 0,
+                last_failure=AuditFailure.at_time(*self._last_failure) if self._last_failure else None,
+            )
 
     @staticmethod
     def _fired(prompts: list[Prompt], card_ids: list[str] | None) -> Any:

@@ -21,6 +21,7 @@ from uvicorn.supervisors import Multiprocess
 
 from service.http.front_door import FrontDoorProtocol
 from service.logs import configure_command_logging, startup_failed, uvicorn_log_config
+from service.observability.metrics_dir import prepare_metrics_dir, remove_metrics_dir
 from service.settings import ConfigurationError, Settings
 from service.startup import check_can_serve
 
@@ -34,6 +35,8 @@ def serve(args: argparse.Namespace) -> int:
         settings = _with_arguments(Settings.from_env(), args)
         packs = check_can_serve(settings)
         listener = _bind(settings.host, settings.port)
+        # Several workers add up their metrics through files; the folder is named before they start.
+        metrics_dir = prepare_metrics_dir(os.environ, settings.workers)
     except ConfigurationError as error:
         startup_failed(error.setting, error.message)
         return STARTUP_FAILED
@@ -65,10 +68,13 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=settings.keepalive_timeout,
         backlog=2048,
     )
-    if settings.workers > 1:
-        Multiprocess(config, sockets=[listener]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[listener])
+    try:
+        if settings.workers > 1:
+            Multiprocess(config, sockets=[listener]).run()
+        else:
+            uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        remove_metrics_dir(metrics_dir)
     return 0
 
 

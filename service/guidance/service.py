@@ -59,10 +59,12 @@ class Guidance:
         tenant: str | None = None,
         pack: str | None = None,
         as_cards: bool = False,
+        trace_id: str | None = None,
     ) -> Evaluation:
         """Prompts for the case, recorded in the audit trail before they are returned: from every
         pack, or from ``pack`` alone (a CDS Hooks service is one pack). ``as_cards`` names a card
         for each prompt, in the record too, so that feedback on a card finds its prompt.
+        ``trace_id``, when the request is traced, goes in the record: it leads to the trace.
 
         Raises ``AuditWriteError`` when the record cannot be written: no unaudited guidance.
         """
@@ -83,5 +85,6 @@ class Guidance:
             duration_ms=(time.perf_counter() - started) * 1000,
             pack=pack,
             card_ids=card_ids,
+            trace_id=trace_id,
         )
         return Evaluation(evaluation_id, prompts, card_ids)

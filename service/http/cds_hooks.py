@@ -8,6 +8,7 @@ with the status they have on the REST API.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -130,10 +131,17 @@ class CdsHooksController(Controller):
             raise problem(
                 404, "not-found", "Not Found", f"No CDS service `{service_id}`: no pack with that id."
             )
-        data = await read_json(request, SERVICE_REQUEST)
-        if data.hook != HOOK:
-            raise _invalid("hook", f"this service answers the hook `{HOOK}`")
+        state = request.app.state
+        metrics, tracing = state.metrics, state.tracing
+        try:
+            data = await read_json(request, SERVICE_REQUEST)
+            if data.hook != HOOK:
+                raise _invalid("hook", f"this service answers the hook `{HOOK}`")
+        except HTTPException:
+            metrics.refused_bad_input("cds-hooks")
+            raise
         caller = caller_of(request.scope)
+        started = time.perf_counter()
         try:
             evaluation = guidance.evaluate(
                 data.context.facts,
@@ -143,9 +151,14 @@ class CdsHooksController(Controller):
                 tenant=caller.tenant,
                 pack=pack.id,
                 as_cards=True,
+                trace_id=tracing.trace_id() if tracing is not None else None,
             )
-        except AuditWriteError:
+        except AuditWriteError as error:
+            metrics.refused_audit("cds-hooks", error.reason)
             raise audit_unavailable(request) from None
+        metrics.answered("cds-hooks", evaluation.prompts, time.perf_counter() - started)
+        if tracing is not None:
+            tracing.evaluated(evaluation.evaluation_id, pack.id)
         assert evaluation.card_ids is not None
         cards = [
             card(prompt, pack, card_id, new_uuid4())
@@ -173,20 +186,24 @@ class CdsHooksController(Controller):
         data = await read_json(request, FEEDBACK_REQUEST)
         caller = caller_of(request.scope)
         request_id = request_id_of(request.scope)
+        metrics = request.app.state.metrics
         try:
             for item in data.feedback:
                 reason = item.overrideReason.reason if item.overrideReason else None
+                outcome = "accepted" if item.outcome == "accepted" else override_outcome(reason)
                 guidance.audit.card_feedback(
                     card=item.card.lower(),
                     service=service_id,
-                    outcome="accepted" if item.outcome == "accepted" else override_outcome(reason),
+                    outcome=outcome,
                     override_reason=reason.code if reason else None,
                     request_id=request_id,
                     client=caller.client,
                     tenant=caller.tenant,
                     comment_given=bool(item.overrideReason and item.overrideReason.userComment),
                 )
-        except AuditWriteError:
+                metrics.feedback("cds-hooks", outcome)
+        except AuditWriteError as error:
+            metrics.audit_failed(error.reason)
             raise audit_unavailable(request) from None
         return Response(b"", status_code=200, media_type=MediaType.TEXT)
 

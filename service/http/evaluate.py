@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
+from litestar.exceptions import HTTPException
 
 from service.audit.sinks import AuditWriteError
 from service.auth.callers import caller_of
@@ -38,9 +41,16 @@ class EvaluationController(Controller):
         ),
     )
     async def evaluate(self, request: Request) -> Response[EvaluationResponse]:
-        data = await read_json(request, EVALUATION_REQUEST)
+        state = request.app.state
+        metrics, tracing = state.metrics, state.tracing
+        try:
+            data = await read_json(request, EVALUATION_REQUEST)
+        except HTTPException:
+            metrics.refused_bad_input("rest")
+            raise
         guidance = guidance_of(request)
         caller = caller_of(request.scope)
+        started = time.perf_counter()
         try:
             evaluation = guidance.evaluate(
                 data.facts,
@@ -48,9 +58,14 @@ class EvaluationController(Controller):
                 request_id=request_id_of(request.scope),
                 client=caller.client,
                 tenant=caller.tenant,
+                trace_id=tracing.trace_id() if tracing is not None else None,
             )
-        except AuditWriteError:
+        except AuditWriteError as error:
+            metrics.refused_audit("rest", error.reason)
             raise audit_unavailable(request) from None
+        metrics.answered("rest", evaluation.prompts, time.perf_counter() - started)
+        if tracing is not None:
+            tracing.evaluated(evaluation.evaluation_id)
         body = EvaluationResponse(
             evaluation_id=evaluation.evaluation_id,
             knowledge=knowledge_refs(request),
@@ -86,8 +101,10 @@ class EvaluationController(Controller):
                 tenant=caller.tenant,
                 comment_given=bool(data.comment),
             )
-        except AuditWriteError:
+        except AuditWriteError as error:
+            request.app.state.metrics.audit_failed(error.reason)
             raise audit_unavailable(request) from None
+        request.app.state.metrics.feedback("rest", data.outcome)
         receipt = FeedbackReceipt(
             evaluation_id=data.evaluation_id, prompt_id=data.prompt_id, outcome=data.outcome
         )

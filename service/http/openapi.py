@@ -160,6 +160,7 @@ _OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("get", "/v1/rules/{pack_id}/{rule_id}"): ("BadRequest", "NotFound", "Overloaded"),
     ("get", "/health"): (),
     ("get", "/ready"): ("NotReady",),
+    ("get", "/v1/status"): ("Overloaded",),
     ("get", "/cds-services"): ("Overloaded",),
     ("post", "/cds-services/{service_id}"): (
         "BadRequest",

@@ -165,10 +165,12 @@ def test_a_configured_client_claim_is_the_only_one_read(
     assert_refused(unnamed)
 
 
-def test_health_ready_and_the_docs_need_no_token(jwt_client: TestClient) -> None:
-    for path in ("/health", "/ready", "/schema", "/schema/openapi.json"):
+def test_health_ready_metrics_and_the_docs_need_no_token(jwt_client: TestClient) -> None:
+    for path in ("/health", "/ready", "/metrics", "/schema", "/schema/openapi.json"):
         assert jwt_client.get(path).status_code == 200, path
     assert_refused(jwt_client.get("/v1/packs"), challenge="Bearer")
+    assert_refused(jwt_client.get("/v1/status"), challenge="Bearer")
+    assert jwt_client.get("/v1/status", headers=bearer(EC.token())).json()["authentication"] == "jwt"
 
 
 # ---------------------------------------------------------------------------------------------

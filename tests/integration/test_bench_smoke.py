@@ -16,6 +16,7 @@ ROWS = (
     "-rule pack vs shipped",
     "Resident memory over",
     "Two workers vs one worker",
+    "Throughput by worker processes",
     "p99 latency at half the maximum throughput",
     "Audit line per evaluation",
     "Overload: 256 connections, 1 worker",

@@ -24,6 +24,7 @@ import pytest
 
 import service.audit.trail as trail_module
 from service.audit.chain import GENESIS, seal
+from service.audit.keyed_hash import KeyedHash
 from service.audit.reading import Reader
 from service.audit.records import (
     AuditResumed,
@@ -226,7 +227,7 @@ def test_nested_parts_encoded_in_declaration_order_are_canonical() -> None:
 
 def test_the_case_reference_hmac_is_hmac_sha256_under_the_key() -> None:
     for key in (b"", b"k", b"golden-key", b"x" * 64, b"y" * 65, bytes(range(200))):
-        keyed = trail_module._KeyedHash(key)
+        keyed = KeyedHash(key)
         for message in ("", "CASE-0042", "é" * 100):
             expected = hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
             assert keyed.hexdigest(message.encode()) == expected

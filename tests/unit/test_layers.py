@@ -1,7 +1,7 @@
 """Dependencies inside the service run one way, from the bottom layer up:
 
 settings, logs, yaml_documents ← facts ← conditions ← packs ← engine ← evaluation
-← audit | checking ← guidance ← auth | cds_hooks ← startup ← http ← app ← cli
+← audit | checking ← guidance ← auth | cds_hooks ← observability ← startup ← http ← app ← cli
 
 A module may import its own package and any package below its own; nothing imports upwards or
 sideways, and nothing in the service imports ``service.testing`` (what tests and the benchmark
@@ -25,6 +25,7 @@ LAYERS = [
     {"audit", "checking"},
     {"guidance"},
     {"auth", "cds_hooks"},
+    {"observability"},
     {"startup"},
     {"http"},
     {"app"},
