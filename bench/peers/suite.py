@@ -1,0 +1,148 @@
+"""Agreement first, then time: every engine on the same random cases.
+
+Each engine is asked every case, and its rule ids must be ours (the durable_rules match) on
+every one; a disagreement stops the run and names the engine, the case and both answers. Only
+then is each engine timed in-process, in rounds: every round passes over all the cases with
+each engine in turn, the order rotating from round to round so that other work on a shared
+machine falls on all of them alike. The figure is microseconds per case (a round's time over
+its cases), median over the rounds, with the quickest and slowest round.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.peers.engines import NOT_RUN, PEERS, Case, Engine, ours
+from service.packs.model import Pack
+from service.testing.synthetic import random_facts
+
+
+class Disagreement(AssertionError):
+    pass
+
+
+@dataclass(frozen=True)
+class Row:
+    engine: str
+    returns: str
+    agreed: int
+    cases: int
+    median_us: float | None
+    low_us: float | None
+    high_us: float | None
+
+
+def cases(count: int, seed: int = 2019) -> list[Case]:
+    rng = random.Random(seed)
+    return [random_facts(rng) for _ in range(count)]
+
+
+def engines(packs: Sequence[Pack], missing: list[str] | None = None) -> list[Engine]:
+    """Ours, then every peer whose package is installed (the others named in ``missing``)."""
+    found = ours(packs)
+    for peer in PEERS:
+        if peer.installed:
+            found += peer.load(packs)
+        elif missing is not None:
+            missing.append(peer.distribution)
+    return found
+
+
+def check_agreement(all_engines: Sequence[Engine], facts: Sequence[Case]) -> dict[str, int]:
+    """How many cases each engine agreed with ours on: all of them, or ``Disagreement``."""
+    reference = all_engines[0]
+    expected = [reference.fired(reference.prepare(case)) for case in facts]
+    agreed = {}
+    for engine in all_engines:
+        for case, want in zip(facts, expected, strict=True):
+            got = engine.fired(engine.prepare(case))
+            if got != want:
+                raise Disagreement(
+                    f"{engine.name} disagrees with {reference.name} on the case\n"
+                    f"{json.dumps(case, sort_keys=True)}\n"
+                    f"  {reference.name}: {sorted(want)}\n  {engine.name}: {sorted(got)}\n"
+                    f"  only ours: {sorted(want - got)}; only {engine.name}: {sorted(got - want)}"
+                )
+        agreed[engine.name] = len(facts)
+    return agreed
+
+
+def _round(engine: Engine, prepared: list[Any]) -> float:
+    fired = engine.fired
+    started = time.perf_counter()
+    for item in prepared:
+        fired(item)
+    return (time.perf_counter() - started) / len(prepared) * 1e6
+
+
+def time_engines(all_engines: Sequence[Engine], facts: Sequence[Case], rounds: int) -> dict[str, list[float]]:
+    """Microseconds per case, one figure per round, the engines interleaved."""
+    prepared = {engine.name: [engine.prepare(case) for case in facts] for engine in all_engines}
+    for engine in all_engines:  # warm-up
+        _round(engine, prepared[engine.name][: max(1, len(facts) // 10)])
+    timings: dict[str, list[float]] = {engine.name: [] for engine in all_engines}
+    gc.disable()
+    try:
+        for number in range(rounds):
+            shift = number % len(all_engines)
+            for engine in [*all_engines[shift:], *all_engines[:shift]]:
+                timings[engine.name].append(_round(engine, prepared[engine.name]))
+    finally:
+        gc.enable()
+    return timings
+
+
+def run(packs: Sequence[Pack], count: int, rounds: int, seed: int = 2019) -> dict[str, Any]:
+    """Agreement on ``count`` cases, then ``rounds`` timed rounds (none: agreement only)."""
+    missing: list[str] = []
+    all_engines = engines(packs, missing)
+    facts = cases(count, seed)
+    agreed = check_agreement(all_engines, facts)
+    timings = time_engines(all_engines, facts, rounds) if rounds else {}
+    rows = []
+    for engine in all_engines:
+        figures = timings.get(engine.name)
+        rows.append(
+            Row(
+                engine=engine.name,
+                returns=engine.returns,
+                agreed=agreed[engine.name],
+                cases=len(facts),
+                median_us=statistics.median(figures) if figures else None,
+                low_us=min(figures) if figures else None,
+                high_us=max(figures) if figures else None,
+            )
+        )
+    return {
+        "cases": len(facts),
+        "rounds": rounds,
+        "rows": [row.__dict__ for row in rows],
+        "timings": timings,
+        "missing": missing,
+        "not_run": NOT_RUN,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    header = ["engine", "returns", "agrees with ours", "us per case, median (min-max)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in result["rows"]:
+        timing = (
+            f"{row['median_us']:.1f} ({row['low_us']:.1f}-{row['high_us']:.1f})"
+            if row["median_us"] is not None
+            else "not timed"
+        )
+        agreement = f"{row['agreed']:,}/{row['cases']:,}"
+        lines.append(f"| {row['engine']} | {row['returns']} | {agreement} | {timing} |")
+    for name in result["missing"]:
+        lines.append(f"| {name} | - | not installed (pip install .[bench]) | - |")
+    for name, why in result["not_run"].items():
+        lines.append(f"| {name} | - | not run: {why} | - |")
+    return "\n".join(lines)
