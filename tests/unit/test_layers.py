@@ -1,6 +1,6 @@
 """Dependencies inside the service run one way, from the bottom layer up:
 
-settings, logs ← facts ← conditions ← packs ← engine ← evaluation ← audit | checking ← guidance
+settings, logs, ids ← facts ← conditions ← packs ← engine ← evaluation ← audit | checking ← guidance
 ← auth | cds_hooks ← startup ← http ← app ← cli
 
 A module may import its own package and any package below its own; nothing imports upwards or
@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 SERVICE = REPO / "service"
 LAYERS = [
-    {"settings", "logs"},
+    {"settings", "logs", "ids"},
     {"facts"},
     {"conditions"},
     {"packs"},

@@ -67,9 +67,7 @@ def test_a_disagreement_stops_the_run_and_names_the_case() -> None:
     packs = shipped_packs()
     ours = engines.ours(packs)
     reference = ours[0]
-    wrong = engines.Engine(
-        "drops every rule", "rule ids", reference.prepare, lambda facts: set(), ours=False
-    )
+    wrong = engines.Engine("drops every rule", "rule ids", reference.prepare, lambda facts: set(), ours=False)
     facts = suite.cases(200)
     with pytest.raises(suite.Disagreement, match="drops every rule disagrees") as raised:
         suite.check_agreement([reference, wrong], facts)
