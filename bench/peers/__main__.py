@@ -13,7 +13,8 @@ from bench.peers.engines import jdm_name
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
-    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--cases", type=int, default=10_000, help="cases every engine must agree on")
+    parser.add_argument("--timed", type=int, default=2_000, help="of them, how many are timed")
     parser.add_argument("--rounds", type=int, default=5, help="0: check agreement only")
     parser.add_argument("--write", type=Path, help="also write each pack's generated JDM and Rego here")
     args = parser.parse_args(argv)
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.write / f"{jdm_name(pack)}.json").write_text(jdm.decision_text(pack))
             (args.write / f"{jdm_name(pack)}.rego").write_text(rego.module(pack))
     try:
-        result = suite.run(packs, args.cases, args.rounds)
+        result = suite.run(packs, args.cases, args.rounds, timed=args.timed)
     except suite.Disagreement as disagreement:
         print(disagreement, file=sys.stderr)
         return 1
