@@ -187,7 +187,7 @@ class AlternativesCompiler:
             for position in range(self.record_lists[condition.list_path].max_items):
                 record_at = (condition.list_path, position)
                 found.extend(self._alternatives(condition.condition, resolve, record_at))
-            return self._simplify(found)
+            return self._exclusive(self._simplify(found))
         if isinstance(condition, Every):
             # Every record: for each position, no record there, or the condition holds there.
             records = self.record_lists[condition.list_path]
