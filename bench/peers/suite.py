@@ -2,8 +2,8 @@
 
 Each engine is asked every case, and its rule ids must be ours (the durable_rules match) on
 every one; a disagreement stops the run and names the engine, the case and both answers. Only
-then is each engine timed in-process, in rounds: every round passes over all the cases with
-each engine in turn, the order rotating from round to round so that other work on a shared
+then is each engine timed in-process, in rounds: every round passes over all the cases, the
+engines taking turns every hundred cases (the order rotating) so that other work on a shared
 machine falls on all of them alike. The figure is microseconds of CPU time per case (a round's
 over its cases), median over the rounds, with the quickest and slowest round.
 """
@@ -74,28 +74,36 @@ def check_agreement(all_engines: Sequence[Engine], facts: Sequence[Case]) -> dic
     return agreed
 
 
-def _round(engine: Engine, prepared: list[Any]) -> float:
-    # CPU time of the process (every thread an engine may use), not the wall clock: time the
-    # process spends waiting for a core that other work holds is not the engine's.
+def _spent(engine: Engine, prepared: list[Any]) -> float:
+    """Seconds of CPU time of the process (every thread an engine may use), not the wall clock:
+    time the process spends waiting for a core that other work holds is not the engine's."""
     fired = engine.fired
     started = time.process_time()
     for item in prepared:
         fired(item)
-    return (time.process_time() - started) / len(prepared) * 1e6
+    return time.process_time() - started
 
 
-def time_engines(all_engines: Sequence[Engine], facts: Sequence[Case], rounds: int) -> dict[str, list[float]]:
-    """Microseconds per case, one figure per round, the engines interleaved."""
+def time_engines(
+    all_engines: Sequence[Engine], facts: Sequence[Case], rounds: int, chunk: int = 100
+) -> dict[str, list[float]]:
+    """Microseconds per case, one figure per round. Within a round the engines take turns
+    every ``chunk`` cases (the order rotating), so that a busy spell of other work on the
+    machine falls on all of them alike rather than on whichever was running."""
     prepared = {engine.name: [engine.prepare(case) for case in facts] for engine in all_engines}
     for engine in all_engines:  # warm-up
-        _round(engine, prepared[engine.name][: max(1, len(facts) // 10)])
+        _spent(engine, prepared[engine.name][:chunk])
     timings: dict[str, list[float]] = {engine.name: [] for engine in all_engines}
     gc.disable()
     try:
-        for number in range(rounds):
-            shift = number % len(all_engines)
-            for engine in [*all_engines[shift:], *all_engines[:shift]]:
-                timings[engine.name].append(_round(engine, prepared[engine.name]))
+        for _ in range(rounds):
+            spent = dict.fromkeys(timings, 0.0)
+            for turn, start in enumerate(range(0, len(facts), chunk)):
+                shift = turn % len(all_engines)
+                for engine in [*all_engines[shift:], *all_engines[:shift]]:
+                    spent[engine.name] += _spent(engine, prepared[engine.name][start : start + chunk])
+            for name, seconds in spent.items():
+                timings[name].append(seconds / len(facts) * 1e6)
     finally:
         gc.enable()
     return timings
