@@ -37,9 +37,12 @@ from typing import Any
 
 import msgspec
 
-from bench import inprocess
+from bench import inprocess, overhead
+from bench.peers import suite as peers
+from bench.profile_request import before as overhead_before
 from bench.scaling import scaling_figures
 from bench.servers import REPO, server
+from bench.table import render, table
 from bench.wrk import find_wrk, run_wrk
 from service.settings import Settings
 
@@ -62,10 +65,16 @@ class Config:
     overload_connections: int
     overload_rounds: int
     overload_seconds: float
+    peer_cases: int  # every peer engine must agree with ours on each
+    peer_timed: int  # of them, the cases timed
+    peer_rounds: int
+    overhead_rounds: int
 
 
-FULL = Config("full", 500, 16, 5, 5.0, 1.5, 15.0, 1_000, 5, 1_000, 1_000_000, 256, 3, 5.0)
-SMOKE = Config("smoke", 50, 4, 1, 0.4, 0.2, 0.5, 60, 1, 60, 3_000, 256, 1, 0.5)
+FULL = Config(
+    "full", 500, 16, 5, 5.0, 1.5, 15.0, 1_000, 5, 1_000, 1_000_000, 256, 3, 5.0, 10_000, 2_000, 7, 7
+)
+SMOKE = Config("smoke", 50, 4, 1, 0.4, 0.2, 0.5, 60, 1, 60, 3_000, 256, 1, 0.5, 40, 40, 1, 1)
 UNCAPPED = "100000"  # GUIDANCE_MAX_CONCURRENT_REQUESTS at its maximum: no request is ever shed
 
 
@@ -248,124 +257,13 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(total_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_at_start": _load(),
     }
 
 
-def _row(number: str, what: str, figure: str, target: str, ratio: str, passed: bool | None) -> list[str]:
-    verdict = "-" if passed is None else ("PASS" if passed else "FAIL")
-    return [number, what, figure, target, ratio, verdict]
-
-
-def table(results: dict[str, Any]) -> list[list[str]]:
-    http, engine, generated = results["http"], results["engine"], results["generated"]
-    memory, audit = results["memory"], results["audit"]
-    throughput = http["service_rps"] / http["bare_rps"]
-    size = generated["engine_median_us"] / engine["engine_median_us"]
-    scaling = http["two_workers_rps"] / http["one_worker_rps"]
-    latency = http["latency"]
-    overload = results["overload"]
-    capped, uncapped = overload["capped"], overload["uncapped"]
-    p99_ratio = capped["p99_ms"] / uncapped["p99_ms"]
-    return [
-        _row(
-            "1",
-            "POST /v1/evaluate vs bare Litestar POST, 1 worker",
-            f"{http['service_rps']:,.0f} vs {http['bare_rps']:,.0f} req/s, {http['errors']} errors"
-            f" ({http['client']})",
-            ">= 0.85x, no errors",
-            f"{throughput:.2f}x",
-            throughput >= 0.85 and http["errors"] == 0,
-        ),
-        _row(
-            "2",
-            "Engine per evaluation, shipped packs (median)",
-            f"{engine['engine_median_us']:.1f} us (plain-Python floor {engine['floor_median_us']:.2f} us)",
-            "<= 25 us",
-            f"{engine['engine_median_us'] / 25:.2f} of budget",
-            engine["engine_median_us"] <= 25,
-        ),
-        _row(
-            "3",
-            f"Generated {generated['rules']:,}-rule pack vs shipped (median)",
-            f"{generated['engine_median_us']:.1f} vs {engine['engine_median_us']:.1f} us, "
-            f"{generated['matched_share']:.1%} of rules match",
-            "<= 10x",
-            f"{size:.1f}x",
-            size <= 10,
-        ),
-        _row(
-            "4",
-            f"Resident memory over {memory['evaluations']:,} evaluations",
-            f"{memory['growth_mb']:+.2f} MB "
-            f"({memory['rss_before'] / 1e6:.1f} -> {memory['rss_after'] / 1e6:.1f} MB)",
-            "< 5 MB",
-            f"{memory['growth_mb'] / 5:.2f} of budget",
-            memory["growth_mb"] < 5,
-        ),
-        _row(
-            "5",
-            "Two workers vs one worker",
-            f"{http['two_workers_rps']:,.0f} vs {http['one_worker_rps']:,.0f} req/s (all unpinned)",
-            ">= 1.6x",
-            f"{scaling:.2f}x",
-            scaling >= 1.6,
-        ),
-        _row(
-            "6",
-            "p99 latency at half the maximum throughput",
-            f"{latency['p99_ms']:.2f} ms at {latency['rate']:,.0f} req/s (p50 {latency['p50_ms']:.2f} ms)",
-            "< 10 ms",
-            f"{latency['p99_ms'] / 10:.2f} of budget",
-            latency["p99_ms"] < 10,
-        ),
-        _row(
-            "7",
-            f"Overload: {overload['connections']} connections, 1 worker, closed loop (issue 8)",
-            f"cap {overload['cap']}: accepted p99 {capped['p99_ms']:.1f} ms (p50 {capped['p50_ms']:.1f}) "
-            f"at {capped['accepted_rps']:,.0f} req/s, {capped['shed_share']:.0%} shed (503), "
-            f"{capped['errors']} errors; no cap: p99 {uncapped['p99_ms']:.1f} ms "
-            f"at {uncapped['accepted_rps']:,.0f} req/s, {uncapped['shed_share']:.0%} shed",
-            "p99 below uncapped; only 200 or 503",
-            f"{p99_ratio:.2f}x uncapped p99",
-            p99_ratio < 1 and capped["errors"] == 0 and uncapped["errors"] == 0,
-        ),
-        _row(
-            "i",
-            "Throughput by worker processes, all unpinned (issue 10: sizing)",
-            ", ".join(f"{n}: {rps:,.0f}" for n, rps in http["workers_rps"].items())
-            + f" req/s on {results['machine']['nproc']} cores",
-            "",
-            ", ".join(
-                f"{n}: {rps / http['workers_rps'][1]:.2f}x" for n, rps in http["workers_rps"].items() if n > 1
-            ),
-            None,
-        ),
-        _row(
-            "i",
-            "Whole evaluation with prompts, shipped packs (median)",
-            f"{engine['evaluation_median_us']:.1f} us; "
-            f"{generated['rules']:,}-rule pack {generated['evaluation_median_us']:.1f} us",
-            "",
-            "",
-            None,
-        ),
-        _row(
-            "i",
-            "Audit line per evaluation (median)",
-            f"{audit['audit_median_us']:.1f} us; rendered and chained, before the write, "
-            f"{audit['audit_render_median_us']:.1f} us",
-            "",
-            "",
-            None,
-        ),
-    ]
-
-
-def render(rows: list[list[str]]) -> str:
-    header = ["#", "measure", "figure", "target", "ratio", "result"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+def _load() -> str:
+    """The load averages (1, 5 and 15 minutes), as ``uptime`` shows them: other work running."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,16 +305,40 @@ def main(argv: list[str] | None = None) -> int:
     results["audit"] = inprocess.audit_figures(packs, facts, config.engine_rounds)
     print(f"[bench] memory over {config.memory_evaluations:,} evaluations ...", file=sys.stderr, flush=True)
     results["memory"] = memory_figures(config.memory_evaluations)
+    print(f"[bench] our own work per request, {config.overhead_rounds} rounds", file=sys.stderr, flush=True)
+    results["overhead"] = overhead.measure(config.overhead_rounds)
+    print(
+        f"[bench] peers: agreement on {config.peer_cases:,} cases, {config.peer_timed:,} timed ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    results["peers"] = peers.run(packs, config.peer_cases, config.peer_rounds, timed=config.peer_timed)
     results["seconds"] = time.perf_counter() - started
+    results["load_at_end"] = _load()
     rows = table(results)
     results["table"] = rows
     info = results["machine"]
     print()
     print(
         f"Machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gb']} GB, Python {info['python']}; "
-        f"{info['date']}; {config.name} run, {results['seconds']:.0f} s"
+        f"{info['date']}; {config.name} run, {results['seconds']:.0f} s; load averages "
+        f"{info['load_at_start']} at the start, {results['load_at_end']} at the end"
     )
     print(render(rows))
+    before = overhead_before()
+    print()
+    print(
+        f"Our own work per request, in-process (us, median of {config.overhead_rounds} rounds, "
+        f"min-max; before: commit {before['commit'] if before else '-'}, from bench/overhead-before.json)"
+    )
+    print(overhead.render(results["overhead"], before))
+    print()
+    found = results["peers"]
+    print(
+        f"Peer engines, the shipped pack's rules generated for each: agreement on {found['cases']:,} cases, "
+        f"then {found['rounds']} interleaved rounds over {found['timed_cases']:,} of them"
+    )
+    print(peers.render(found))
     # A smoke run never overwrites the figures of the last full run.
     RESULTS.mkdir(parents=True, exist_ok=True)
     output = RESULTS / ("latest.json" if config is FULL else "smoke.json")

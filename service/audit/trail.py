@@ -101,6 +101,12 @@ _REPLACEMENTS = 3
 _NONE_FIRED = msgspec.Raw(in_order([]))
 
 
+def _fired_tail(rule: str, learning_point: int) -> bytes:
+    """What follows ``because`` (and ``card``) in a ``Fired`` as the trail writes it."""
+    whole = in_order(Fired(rule=rule, learning_point=learning_point, because=[]))
+    return whole[whole.index(b',"learning_point":') :]
+
+
 class _Outage:
     __slots__ = ("reason", "refused", "since")
 
@@ -127,6 +133,7 @@ class AuditTrail:
         self._packs: Any = msgspec.Raw(canonical(refs))
         # A CDS Hooks service is one pack: its evaluations name that pack alone.
         self._pack_refs: dict[str, Any] = {ref.id: msgspec.Raw(canonical([ref])) for ref in refs}
+        self._fired_tails: dict[str, bytes] = {}  # rule id -> the end of its Fired, made once
         self._log_line = (
             structlog.wrap_logger(
                 _SinkLogger(sink),
@@ -297,21 +304,22 @@ class AuditTrail:
                 last_failure=AuditFailure.at_time(*self._last_failure) if self._last_failure else None,
             )
 
-    @staticmethod
-    def _fired(prompts: list[Prompt], card_ids: list[str] | None) -> Any:
+    def _fired(self, prompts: list[Prompt], card_ids: list[str] | None) -> Any:
         """The prompts shown (with the card each was shown as, under CDS Hooks), encoded here in
-        declaration order (see Fired) and embedded as is, like ``packs``; most evaluations show none."""
+        declaration order (see Fired) and embedded as is, like ``packs``; most evaluations show
+        none. Each is written as its ``Fired`` would be: the facts encoded, the rest (learning
+        point and rule, fixed per rule) pasted from bytes made once."""
         if not prompts:
             return _NONE_FIRED
-        cards = card_ids if card_ids is not None else [None] * len(prompts)
-        return msgspec.Raw(
-            in_order(
-                [
-                    Fired(rule=p.id, learning_point=p.learning_point, because=p.because, card=card)
-                    for p, card in zip(prompts, cards, strict=True)
-                ]
-            )
-        )
+        tails = self._fired_tails
+        parts = []
+        for index, prompt in enumerate(prompts):
+            tail = tails.get(prompt.id)
+            if tail is None:
+                tail = tails[prompt.id] = _fired_tail(prompt.id, prompt.learning_point)
+            card = b"" if card_ids is None else b',"card":' + in_order(card_ids[index])
+            parts.append(b'{"because":' + in_order(prompt.because) + card + tail)
+        return msgspec.Raw(b"[" + b",".join(parts) + b"]")
 
     def case_ref_hash(self, case_ref: str | None) -> str | None:
         if case_ref is None or self._case_ref_mac is None:

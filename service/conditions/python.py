@@ -139,13 +139,16 @@ def counts_function(counts: list[tuple[tuple[str | None, Condition], ...]]) -> C
     values = []
     for parts in counts:
         terms = []
+        per_record: dict[str, list[Condition]] = {}  # one pass over a list for all its parts
         for list_path, condition in parts:
             if list_path is None:
                 terms.append(f"(1 if {writer.condition(condition)} else 0)")
             else:
-                record = source.name("r")
-                holds = writer.condition(condition, record)
-                terms.append(f"sum(1 for {record} in (f.{identifier(list_path)} or ()) if {holds})")
+                per_record.setdefault(list_path, []).append(condition)
+        for list_path, conditions in per_record.items():
+            record = source.name("r")
+            holding = " + ".join(f"(1 if {writer.condition(c, record)} else 0)" for c in conditions)
+            terms.append(f"sum({holding} for {record} in (f.{identifier(list_path)} or ()))")
         values.append(" + ".join(terms) or "0")
     source.lines = ["def counts(f):", "    return [" + ", ".join(values) + "]"]
     return source.compile("counts")

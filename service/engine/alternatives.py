@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.conditions.tree import All, AnyOf, Atom, Condition, ConditionError, Every, Some, Term
+from service.engine.disjoint import exclusive
 from service.facts.paths import FactField, FieldKind, vocabulary
 
 UNKNOWN = -1
@@ -162,7 +163,7 @@ class AlternativesCompiler:
             return self._alternatives(condition.condition, resolve, record)
         if isinstance(condition, AnyOf):
             found = [alt for c in condition.items for alt in self._alternatives(c, resolve, record)]
-            return self._simplify(found)
+            return self._exclusive(self._simplify(found))
         if isinstance(condition, All):
             product: list[Constraint] = [{}]
             for part in condition.items:
@@ -186,7 +187,7 @@ class AlternativesCompiler:
             for position in range(self.record_lists[condition.list_path].max_items):
                 record_at = (condition.list_path, position)
                 found.extend(self._alternatives(condition.condition, resolve, record_at))
-            return self._simplify(found)
+            return self._exclusive(self._simplify(found))
         if isinstance(condition, Every):
             # Every record: for each position, no record there, or the condition holds there.
             records = self.record_lists[condition.list_path]
@@ -195,7 +196,7 @@ class AlternativesCompiler:
             for position in range(records.max_items):
                 fewer = [{length: frozenset(range(position + 1))}]
                 there = self._alternatives(condition.condition, resolve, (condition.list_path, position))
-                options = self._simplify(fewer + there)
+                options = self._exclusive(self._simplify(fewer + there))
                 combined = [_conjoin(left, right) for left in product for right in options]
                 product = self._simplify([c for c in combined if c is not None])
                 if len(product) > MAX_ALTERNATIVES:
@@ -250,6 +251,11 @@ class AlternativesCompiler:
         if not allowed:
             return []
         return [{key: allowed}]
+
+    def _exclusive(self, alternatives: list[Constraint]) -> list[Constraint]:
+        return exclusive(
+            alternatives, lambda key: frozenset(self.info[key].domain), lambda key: self.info[key].always
+        )
 
     def _simplify(self, alternatives: list[Constraint]) -> list[Constraint]:
         """Duplicates and alternatives another alternative already implies dropped: the rule

@@ -25,7 +25,6 @@ from service.evaluation.explanations import (
     CountContext,
     render_counted,
     render_found,
-    struct_labels,
     unique_found,
 )
 from service.evaluation.prompts import Because, Link, Prompt, Source
@@ -108,12 +107,12 @@ class Evaluator(PackTexts):
         names_records, names_counted = self._texts[index]
         detail, reason = rule.detail, rule.reason
         if names_records:
-            records = render_found(because, facts, rule.no_records or NONE_NAMED)
+            records = render_found(because, context.label, rule.no_records or NONE_NAMED)
             detail, reason = detail.replace(RECORDS, records), reason.replace(RECORDS, records)
         if names_counted:
             keys, codes = self._counted[index]
             found = [item for key in keys for item in context.get(key)[1]]
-            counted = render_counted(found, struct_labels(facts), codes)
+            counted = render_counted(found, context.label, codes)
             detail, reason = detail.replace(COUNTED, counted), reason.replace(COUNTED, counted)
         return Prompt(
             id=rule.id,

@@ -70,15 +70,23 @@ def record_label(known: dict[str, Any], list_path: str, index: int) -> str:
 
 
 class CountContext:
-    """The packs' counts for one case, each with the facts it was counted from, worked out
-    only when an explanation asks for it."""
+    """What the prompts of one case share, each worked out once and only when asked for: the
+    packs' counts, each with the facts it was counted from, and the records' labels."""
 
-    __slots__ = ("_cache", "_counters", "facts")
+    __slots__ = ("_cache", "_counters", "_labels", "facts")
 
     def __init__(self, facts: Any, counters: dict[str, Callable[[Any], tuple[int, list[Found]]]]) -> None:
         self.facts = facts
         self._counters = counters
         self._cache: dict[str, tuple[int, list[Found]]] = {}
+        self._labels: dict[tuple[str, int], str] = {}
+
+    def label(self, list_path: str, index: int) -> str:
+        """:func:`record_label` of a record of the case (``the mother``)."""
+        found = self._labels.get((list_path, index))
+        if found is None:
+            found = self._labels[(list_path, index)] = _struct_record_label(self.facts, list_path, index)
+        return found
 
     def get(self, key: str) -> tuple[int, list[Found]]:
         found = self._cache.get(key)
@@ -98,8 +106,9 @@ def unique_found(found: list[Found]) -> list[Found]:
     return unique
 
 
-def render_found(because: list[Found], facts: Any, none: str = NONE_NAMED) -> str:
-    """:func:`render_records` for witnesses that carry their record (``facts`` a struct)."""
+def render_found(because: list[Found], label: Callable[[str, int], str], none: str = NONE_NAMED) -> str:
+    """:func:`render_records` for witnesses that carry their record (``label`` names a record of
+    the facts, as :func:`record_label` does)."""
     grouped: dict[tuple[str, int], list[str]] = {}
     texts = _ITEM_TEXTS
     for path, value, record in because:
@@ -126,8 +135,7 @@ def render_found(because: list[Found], facts: Any, none: str = NONE_NAMED) -> st
     if not grouped:
         return none
     parts = [
-        f"{_struct_record_label(facts, list_path, index)} ({'; '.join(items)})"
-        for (list_path, index), items in grouped.items()
+        f"{label(list_path, index)} ({'; '.join(items)})" for (list_path, index), items in grouped.items()
     ]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
@@ -203,10 +211,6 @@ def found_of(witnesses: list[Witness]) -> list[Found]:
         words = lower_first(vocabulary().record_lists[list_path].item_fields[field].words)
         found.append((path, value, (list_path, index, words)))
     return found
-
-
-def struct_labels(facts: Any) -> Callable[[str, int], str]:
-    return lambda list_path, index: _struct_record_label(facts, list_path, index)
 
 
 def plain_labels(known: dict[str, Any]) -> Callable[[str, int], str]:

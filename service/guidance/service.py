@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from msgspec import Struct
 
@@ -14,17 +13,10 @@ from service.evaluation.evaluator import Evaluator
 from service.evaluation.prompts import Prompt
 from service.facts.vocabulary import Facts
 from service.guidance.answers import KnowledgeRef, knowledge_refs
+from service.ids import random_uuid4
 from service.packs.model import Pack
 
-
-def new_uuid4() -> str:
-    """A random (version 4) UUID in its usual text form; ``str(uuid.uuid4())`` without the
-    ``UUID`` object it builds on the way."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+new_uuid4 = random_uuid4  # ``str(uuid.uuid4())`` without the ``UUID`` object
 
 
 class Evaluation(Struct, frozen=True):
@@ -39,14 +31,14 @@ class Guidance:
         self.packs_by_id = {pack.id: pack for pack in self.packs}
         self.evaluator = Evaluator(self.packs, link_settings)
         self.audit = audit
-        self._knowledge: tuple[date, list[KnowledgeRef]] | None = None
+        self._knowledge: tuple[int, list[KnowledgeRef]] | None = None
 
     def knowledge(self) -> list[KnowledgeRef]:
         """The packs an answer names; worked out again only when the (UTC) date changes, since a
         pack's review can fall overdue while the service runs."""
-        today = datetime.now(UTC).date()
-        if self._knowledge is None or self._knowledge[0] != today:
-            self._knowledge = (today, knowledge_refs(self.packs, today))
+        day = int(time.time() // 86_400)  # the UTC date, as days since 1970: cheaper to read
+        if self._knowledge is None or self._knowledge[0] != day:
+            self._knowledge = (day, knowledge_refs(self.packs, datetime.now(UTC).date()))
         return self._knowledge[1]
 
     def evaluate(

@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from litestar.types import Message, Scope
+
+from service.ids import random_hex
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = "request_id"
@@ -30,7 +31,7 @@ _DOCS = (b"content-security-policy", DOCS_POLICY)
 
 def new_request_id() -> str:
     """16 random bytes as hex."""
-    return os.urandom(16).hex()
+    return random_hex(16)
 
 
 def request_id_of(scope: Scope) -> str:

@@ -1,6 +1,6 @@
 """Dependencies inside the service run one way, from the bottom layer up:
 
-settings, logs, yaml_documents ← facts ← conditions ← packs ← engine ← evaluation
+settings, logs, yaml_documents, ids ← facts ← conditions ← packs ← engine ← evaluation
 ← audit | checking ← guidance ← auth | cds_hooks ← observability ← startup ← http ← app ← cli
 
 A module may import its own package and any package below its own; nothing imports upwards or
@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 SERVICE = REPO / "service"
 LAYERS = [
-    {"settings", "logs", "yaml_documents"},
+    {"settings", "logs", "yaml_documents", "ids"},
     {"facts"},
     {"conditions"},
     {"packs"},
