@@ -26,6 +26,9 @@ A regular file (``GUIDANCE_AUDIT_FILE``, or standard output redirected to a file
 
 Pipes and character devices (a piped standard output, ``/dev/full``) get a single ``write`` per
 record: a pipe keeps lines whole only up to ``PIPE_BUF`` (4096 bytes on Linux).
+
+One module, about 400 lines, because the three promises above hold only together, under one
+``flock`` in :meth:`FileSink.write`; split apart they would be harder to check.
 """
 
 from __future__ import annotations

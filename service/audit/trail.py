@@ -10,6 +10,10 @@ Everything that does not change from record to record is worked out once: the ``
 encoded when the trail is built and embedded as is; the key of the case reference's HMAC, set up
 once and copied per record; the date and time to the second, shared by every record written in
 that second.
+
+One module, past 400 lines, because the chain's state (lock, seq, prev, outage, file
+replacement) and every method that stamps a record under it must be read together to see that
+no record is written outside the lock or without its place in the chain.
 """
 
 from __future__ import annotations

@@ -27,31 +27,28 @@ no-store`` and ``X-Content-Type-Options: nosniff``. Refusals are never logged on
 client could write as many lines as it sends requests): one line when a kind of refusal starts,
 then at most one a minute with how many there were.
 
-The limits come from :func:`service.settings.settings_from_env`, read in each worker process.
+The limits and the answers refusing a request are in :mod:`service.http.front_door_limits`, read
+from settings once in each worker process.
 """
 
 from __future__ import annotations
 
 import asyncio
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 import httptools
-import msgspec
-import structlog
-from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable
+from uvicorn._types import ASGI3Application
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from service.http.front_door_limits import process_limits
 from service.http.headers import NOTHING_RUNS_POLICY, new_request_id
-from service.http.problems import PROBLEM_BASE
-from service.settings import Settings, settings_from_env
 
 NEVER_SHED = frozenset({b"/health", b"/ready", b"/metrics"})  # for GET
 LINGER_SECONDS = 2.0  # after a refusal, how long the client's remaining bytes are read and dropped
 LINGER_BYTES = 4 * 1024 * 1024  # and at most how many
-REPORT_SECONDS = 60.0
 
 _IDLE, _HEAD, _BODY = 0, 1, 2  # between requests; reading a head; reading a body (or its trailers)
 _ANSWER_HEADERS = (  # then the request id
@@ -63,105 +60,9 @@ _ANSWER_HEADERS = (  # then the request id
 )
 _STRADDLE = (b"\n", b"\r\n", b"\n\r\n")  # how a blank line begun in one read can end in the next
 
-log = structlog.get_logger("guidance.front_door")
-
 
 class _Refused(Exception):
     """Raised in a parser callback once the connection is refused, to stop the parser."""
-
-
-def _problem(status: int, slug: str, title: str, detail: str) -> bytes:
-    return msgspec.json.encode(
-        {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
-    )
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g} second" + ("" if value == 1 else "s")
-
-
-class Refusals:
-    """Counts refusals by reason; logs the first of a reason at once, then a count a minute."""
-
-    def __init__(self, interval: float = REPORT_SECONDS) -> None:
-        self.interval = interval
-        self.counts: dict[str, int] = {}
-
-    def add(self, loop: asyncio.AbstractEventLoop, reason: str) -> None:
-        if reason in self.counts:
-            self.counts[reason] += 1
-            return
-        self.counts[reason] = 0
-        log.warning("requests_refused", reason=reason, count=1)
-        loop.call_later(self.interval, self._report, loop, reason)
-
-    def _report(self, loop: asyncio.AbstractEventLoop, reason: str) -> None:
-        count = self.counts.pop(reason, 0)
-        if count:  # still happening: report, and keep counting for another interval
-            log.warning("requests_refused", reason=reason, count=count, seconds=self.interval)
-            self.counts[reason] = 0
-            loop.call_later(self.interval, self._report, loop, reason)
-
-
-class Limits:
-    """One worker's limits and the answers that go with them, built once per process."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.max_head = settings.max_head_bytes
-        self.max_body = settings.max_body_bytes
-        self.header_timeout = settings.header_timeout
-        self.body_timeout = settings.body_timeout
-        self.max_in_progress = settings.max_concurrent_requests
-        self.refusals = Refusals()
-        head_size = f"{self.max_head // 1024} KiB" if self.max_head % 1024 == 0 else f"{self.max_head} bytes"
-        self.head_too_large = _problem(
-            431,
-            "request-head-too-large",
-            "Request header fields too large",
-            f"The request line and header fields together must not exceed {head_size}.",
-        )
-        self.header_timeout_body = _problem(
-            408,
-            "request-timeout",
-            "Request timeout",
-            f"The request's header fields did not arrive within {_seconds(settings.header_timeout)}.",
-        )
-        self.body_timeout_body = _problem(
-            408,
-            "request-timeout",
-            "Request timeout",
-            f"The request's body did not arrive within {_seconds(settings.body_timeout)} "
-            "of its header fields.",
-        )
-        self.malformed = _problem(
-            400, "malformed-request", "Malformed request", "The request is not valid HTTP/1.1."
-        )
-        retry = settings.overload_retry_after
-        overloaded = _problem(
-            503,
-            "overloaded",
-            "Service overloaded",
-            f"The service has as many requests in progress as it takes; retry after {_seconds(retry)}.",
-        )
-        self.overloaded = overloaded
-        self.retry_after = b"retry-after: %d\r\n" % retry
-        # Requests whose app has started and not returned, in this worker. Not len(tasks) of
-        # uvicorn: a finished task leaves that set only in the loop's next round, so under load
-        # every other round would find the worker full and shed everything.
-        self.in_progress = 0
-
-    async def run_counted(
-        self, app: ASGI3Application, scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
-        try:
-            await app(scope, receive, send)
-        finally:
-            self.in_progress -= 1
-
-
-@cache
-def process_limits() -> Limits:
-    return Limits(settings_from_env())
 
 
 class FrontDoorProtocol(HttpToolsProtocol):

@@ -20,7 +20,11 @@ from tests.server import running_server
 
 
 def chain_starts(audit: Path) -> list[dict]:
-    lines = [msgspec.json.decode(line) for line in audit.read_bytes().splitlines() if line]
+    """The chain starts written so far; read while workers write, so a last line still being
+    written (no newline yet) is left for the next look."""
+    written = audit.read_bytes()
+    whole = written[: written.rfind(b"\n") + 1]
+    lines = [msgspec.json.decode(line) for line in whole.splitlines() if line]
     return [r for r in lines if r["event"] == "chain_start"]
 
 
