@@ -19,7 +19,8 @@ def create_app() -> Litestar:
 
 
 def serve() -> int:
-    """``python -m bench.bare``: served exactly as ``guidance serve`` serves the service."""
+    """``python -m bench.bare``: served as ``guidance serve`` serves the service, but with uvicorn's
+    stock protocol rather than the front door, whose cost is the service's to carry."""
     import uvicorn
 
     from service.settings import Settings
