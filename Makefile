@@ -17,9 +17,13 @@ ENGINE_WHEEL := tools/durable_rules_wheel.py patches/durable-rules-2.0.28-py313.
 # What the second Python runs: the build-marker test, the engine's differential and thread tests
 # and the HTTP tests (tests/integration, so new ones are included), less the benchmark smoke run
 # and the command-line tests, which the whole suite runs.
+# The engine's differential and thread tests and the HTTP tests; not the benchmark, the CLI, nor
+# the fault-injection tests of the audit file and of killed workers (the kernel's behaviour, the
+# same under every Python), which the whole suite runs.
 SECOND_TESTS := tests/platform tests/unit/test_engine_differential.py tests/unit/test_engine_threads.py \
 	tests/integration --ignore=tests/integration/test_bench_smoke.py \
-	--ignore=tests/integration/test_cli.py --ignore=tests/integration/test_audit_cli.py
+	--ignore=tests/integration/test_cli.py --ignore=tests/integration/test_audit_cli.py \
+	--ignore=tests/integration/test_audit_faults.py --ignore=tests/integration/test_worker_killed.py
 SECOND_LOG := .cache/second-python.log
 
 .PHONY: run test test-suite test-second-python-logged test-second-python venv lint format openapi check bench bench-smoke image-smoke clean
