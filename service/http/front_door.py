@@ -16,7 +16,8 @@
   app has started and not returned, queued or running; not connections): a request that would
   start beyond it is answered 503
   with ``Retry-After`` at once, without running the app, so that the requests accepted keep a
-  bounded latency. ``GET /health``, ``GET /ready`` and ``GET /metrics`` are never shed. A
+  bounded latency. ``GET /health``, ``GET /ready`` and ``GET /metrics`` are never shed, and take
+  no place among the requests in progress (so a crowd of them cannot crowd out the rest). A
   request's app starts once its body is in (uvicorn starts it when its headers are in), so a
   client sending a body slowly holds no place among the requests in progress, and one that goes
   away mid-body never reaches the app.
@@ -201,9 +202,13 @@ class FrontDoorProtocol(HttpToolsProtocol):
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             return
         limits = self.limits
-        if limits.in_progress < limits.max_in_progress or (
-            cycle.scope["method"] == "GET" and cycle.scope["raw_path"] in NEVER_SHED
-        ):
+        if cycle.scope["method"] == "GET" and cycle.scope["raw_path"] in NEVER_SHED:
+            # Never shed, and never counted: a crowd of them (``/metrics`` needs no token) must
+            # not take the places the requests that are counted need.
+            super()._start_asgi_task(cycle, app)
+            self._answering = cycle
+            return
+        if limits.in_progress < limits.max_in_progress:
             limits.in_progress += 1
             super()._start_asgi_task(cycle, partial(limits.run_counted, app))
             self._answering = cycle

@@ -409,6 +409,16 @@ def test_over_the_cap_requests_get_503_with_retry_after_and_health_is_never_shed
     assert not [line for line in capped_server.log_lines() if line.get("level") in ("error", "critical")]
 
 
+def test_a_crowd_of_metrics_scrapes_takes_no_place_from_evaluations(capped_server: Server) -> None:
+    """``/metrics`` needs no token and is never shed; were it counted among the requests in
+    progress, anyone who can reach the port could fill them and have every evaluation refused."""
+    metrics = b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n"
+    for _ in range(3):
+        responses = asyncio.run(_burst(capped_server.port, [metrics] * 40 + [evaluate_request()] * CAP))
+        assert [r.status for r in responses[:40]] == [200] * 40
+        assert [r.status for r in responses[40:]] == [200] * CAP  # no more than the cap: none shed
+
+
 def test_hundreds_of_idle_connections_do_not_stop_requests_being_answered(capped_server: Server) -> None:
     """300 connections idle or part-way through a head (in a worker taking four requests at a
     time: the cap counts requests, not connections)."""
