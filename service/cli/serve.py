@@ -35,6 +35,8 @@ def serve(args: argparse.Namespace) -> int:
         settings = _with_arguments(Settings.from_env(), args)
         packs = check_can_serve(settings)
         listener = _bind(settings.host, settings.port)
+        if settings.tracing:
+            _check_tracing()
         # Several workers add up their metrics through files; the folder is named before they start.
         metrics_dir = prepare_metrics_dir(os.environ, settings.workers)
     except ConfigurationError as error:
@@ -76,6 +78,17 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         remove_metrics_dir(metrics_dir)
     return 0
+
+
+def _check_tracing() -> None:
+    """Build (and drop) the tracer provider the workers will build, so that an ``OTEL_*`` value
+    the SDK refuses stops the start here, as one line, not each worker in turn."""
+    try:
+        from service.observability.tracing import tracer_provider_from_env
+
+        tracer_provider_from_env().shutdown()
+    except ValueError as error:
+        raise ConfigurationError("OTEL_*", f"OpenTelemetry refused its settings: {error}") from None
 
 
 def _with_arguments(settings: Settings, args: argparse.Namespace) -> Settings:

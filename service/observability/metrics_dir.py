@@ -25,7 +25,9 @@ def prepare_metrics_dir(environ: dict[str, str] | os._Environ[str], workers: int
     get a new temporary folder (under ``TMPDIR``) and a single worker none: it keeps its
     values in memory.
     """
-    given = environ.get(VARIABLE, "").strip()
+    given = environ.get(VARIABLE, "")
+    if given != given.strip():  # prometheus_client would use it as written, spaces and all
+        raise ConfigurationError(VARIABLE, f"{VARIABLE}: {given!r} has white space at an end")
     if not given and workers == 1:
         return None
     if not given:
@@ -33,10 +35,14 @@ def prepare_metrics_dir(environ: dict[str, str] | os._Environ[str], workers: int
         environ[VARIABLE] = str(folder)
         return folder
     folder = Path(given)
-    if not folder.is_dir():
+    if not folder.exists():
         raise ConfigurationError(
             VARIABLE, f"{VARIABLE}: no such folder {folder}; create it (empty, writable)"
         )
+    if not folder.is_dir():
+        raise ConfigurationError(VARIABLE, f"{VARIABLE}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigurationError(VARIABLE, f"{VARIABLE}: the service's user cannot write in {folder}")
     try:
         for leftover in folder.glob("*.db"):
             leftover.unlink()

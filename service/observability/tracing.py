@@ -9,7 +9,6 @@ and batch exporter, flushed when the app shuts down.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from opentelemetry import trace
@@ -30,9 +29,11 @@ def tracer_provider_from_env() -> TracerProvider:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME") or SERVICE_NAME, "service.version": __version__}
-    )
+    # The operator's service.name (OTEL_SERVICE_NAME, or in OTEL_RESOURCE_ATTRIBUTES) wins;
+    # ours only replaces the SDK's "unknown_service" default.
+    resource = Resource.create({"service.version": __version__})
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": SERVICE_NAME}))
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider

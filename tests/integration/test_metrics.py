@@ -21,6 +21,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.observability.metrics import APIS, AUDIT_REASONS, EVALUATION_OUTCOMES, FEEDBACK_OUTCOMES
 from service.observability.metrics_dir import prepare_metrics_dir
 from service.packs.loader import load_packs
+from service.settings import ConfigurationError
 from tests.conftest import KNOWLEDGE
 from tests.server import running_server
 
@@ -210,3 +211,20 @@ def test_the_metrics_folder_is_emptied_of_an_earlier_runs_files(tmp_path: Path) 
     made = prepare_metrics_dir(environ, workers=2)
     assert made is not None and made.is_dir() and environ["PROMETHEUS_MULTIPROC_DIR"] == str(made)
     made.rmdir()
+
+
+def test_a_metrics_folder_the_service_cannot_use_is_refused_naming_why(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    spaced = tmp_path / "spaced "
+    spaced.mkdir()
+    # /proc/1 is a folder no user may create files in, root included.
+    cases = [
+        (str(a_file), "is not a folder"),
+        (str(spaced), "white space at an end"),
+        ("/proc/1", "cannot write"),
+    ]
+    for given, why in cases:
+        with pytest.raises(ConfigurationError) as refused:
+            prepare_metrics_dir({"PROMETHEUS_MULTIPROC_DIR": given}, workers=2)
+        assert refused.value.setting == "PROMETHEUS_MULTIPROC_DIR" and why in refused.value.message

@@ -29,7 +29,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.packs.loader import load_packs
 from service.settings import ConfigurationError, Settings
 from tests.conftest import KNOWLEDGE, REPO
-from tests.server import running_server
+from tests.server import free_port, running_server
 
 PACKS = load_packs([KNOWLEDGE])
 
@@ -178,3 +178,49 @@ def test_the_otel_variables_send_spans_over_otlp_from_a_real_server(tmp_path: Pa
         if r["event"] == "evaluation"
     ]
     assert record["trace_id"] == evaluation.trace_id.hex()
+
+
+COLLECTOR = "http://127.0.0.1:9"  # never reached: the start stops first
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OTEL_BSP_MAX_QUEUE_SIZE": "-1"},  # the SDK raises when the provider is built
+        {"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "x"},
+    ],
+)
+def test_otel_values_the_sdk_refuses_stop_the_start_as_one_json_line(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "serve"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOST": "127.0.0.1",
+            "PORT": str(free_port()),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": COLLECTOR,
+            **env,
+        },
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    line = msgspec.json.decode(lines[0])
+    assert line["event"] == "startup_failed" and line["setting"] == "OTEL_*"
+    assert done.stdout == ""
+
+
+def test_the_operators_service_name_wins_over_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.observability.tracing import SERVICE_NAME, tracer_provider_from_env
+
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    assert tracer_provider_from_env().resource.attributes["service.name"] == SERVICE_NAME
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=guidance-prod,deployment.environment=prod")
+    attributes = tracer_provider_from_env().resource.attributes
+    assert attributes["service.name"] == "guidance-prod" and attributes["deployment.environment"] == "prod"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "guidance-eu")
+    assert tracer_provider_from_env().resource.attributes["service.name"] == "guidance-eu"
