@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import resource
 import socket
@@ -83,12 +84,27 @@ def serve(args: argparse.Namespace) -> int:
 def _check_tracing() -> None:
     """Build (and drop) the tracer provider the workers will build, so that an ``OTEL_*`` value
     the SDK refuses stops the start here, as one line, not each worker in turn."""
+    complaints: list[str] = []
+
+    class _Complaints(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            complaints.append(record.getMessage())
+
+    sdk_log = logging.getLogger("opentelemetry")
+    handler, propagate = _Complaints(logging.WARNING), sdk_log.propagate
+    sdk_log.addHandler(handler)
+    sdk_log.propagate = False  # its tracebacks are not for standard error
     try:
         from service.observability.tracing import tracer_provider_from_env
 
         tracer_provider_from_env().shutdown()
     except ValueError as error:
         raise ConfigurationError("OTEL_*", f"OpenTelemetry refused its settings: {error}") from None
+    finally:
+        sdk_log.removeHandler(handler)
+        sdk_log.propagate = propagate
+    if complaints:  # a value it could not read and replaced with its default: refused, not guessed at
+        raise ConfigurationError("OTEL_*", f"OpenTelemetry could not read its settings: {complaints[0]}")
 
 
 def _with_arguments(settings: Settings, args: argparse.Namespace) -> Settings:

@@ -188,6 +188,9 @@ COLLECTOR = "http://127.0.0.1:9"  # never reached: the start stops first
     [
         {"OTEL_BSP_MAX_QUEUE_SIZE": "-1"},  # the SDK raises when the provider is built
         {"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "x"},
+        {"OTEL_BSP_SCHEDULE_DELAY": "abc"},  # the SDK would log a traceback and use its default
+        {"OTEL_TRACES_SAMPLER": "bogus"},
+        {"OTEL_EXPORTER_OTLP_HEADERS": "garbage"},
     ],
 )
 def test_otel_values_the_sdk_refuses_stop_the_start_as_one_json_line(env: dict[str, str]) -> None:
