@@ -76,6 +76,8 @@ def serve(args: argparse.Namespace) -> int:
             Multiprocess(config, sockets=[listener]).run()
         else:
             uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down gracefully
+        log.info("stopped", signal="SIGINT")
     finally:
         remove_metrics_dir(metrics_dir)
     return 0
