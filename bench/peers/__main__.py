@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.inprocess import shipped_packs
@@ -11,11 +12,21 @@ from bench.peers import jdm, rego, suite
 from bench.peers.engines import jdm_name
 
 
+def _at_least(least: int) -> Callable[[str], int]:
+    def number(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
+        return value
+
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
-    parser.add_argument("--cases", type=int, default=10_000, help="cases every engine must agree on")
-    parser.add_argument("--timed", type=int, default=2_000, help="of them, how many are timed")
-    parser.add_argument("--rounds", type=int, default=5, help="0: check agreement only")
+    parser.add_argument("--cases", type=_at_least(1), default=10_000, help="cases every engine must agree on")
+    parser.add_argument("--timed", type=_at_least(1), default=2_000, help="of them, how many are timed")
+    parser.add_argument("--rounds", type=_at_least(0), default=5, help="0: check agreement only")
     parser.add_argument("--write", type=Path, help="also write each pack's generated JDM and Rego here")
     args = parser.parse_args(argv)
     packs = shipped_packs()
