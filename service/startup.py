@@ -15,6 +15,7 @@ from service.auth.issuers import load_issuers
 from service.auth.mode import AuthMode, auth_mode
 from service.auth.tokens import TokenVerifier
 from service.checking.engine_fit import engine_refusals
+from service.conditions.tree import ConditionError
 from service.evaluation.evaluator import Evaluator
 from service.packs.loader import PackError, UnknownPackError, load_packs
 from service.packs.model import Pack
@@ -93,10 +94,13 @@ def check_can_serve(settings: Settings) -> list[Pack]:
     engine, audit file."""
     check_authentication(settings)
     packs = load_knowledge(settings)
-    refusals = [problem for pack in packs for problem in engine_refusals(pack)]
-    if refusals:
-        raise ConfigurationError("GUIDANCE_KNOWLEDGE", "; ".join(str(p) for p in refusals))
-    Evaluator(packs, settings.link_settings)  # compiles every rule into the engine's rulesets
+    try:
+        Evaluator(packs, settings.link_settings)  # compiles every rule into the engine's rulesets
+    except ConditionError as error:  # name the rules the engine cannot take, where it is one's
+        refusals = [problem for pack in packs for problem in engine_refusals(pack)]
+        raise ConfigurationError(
+            "GUIDANCE_KNOWLEDGE", "; ".join(str(p) for p in refusals) or str(error)
+        ) from None
     check_audit_destination(settings)
     if auth_mode(settings) is AuthMode.OFF and not is_loopback(settings.host):
         log.warning(

@@ -10,6 +10,8 @@ import pytest
 from service.checking.engine_fit import engine_refusals
 from service.facts.paths import vocabulary
 from service.packs.loader import PackError, load_pack, load_packs, pack_digest
+from service.settings import ConfigurationError, Settings
+from service.startup import check_can_serve
 from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, SEMANTICS_PACK
 
 
@@ -83,6 +85,10 @@ def test_a_rule_too_large_for_the_engine_is_refused_naming_it(tmp_path: Path) ->
     assert problem.rule == "consider-combined-factors"
     assert "split the rule" in problem.message
     assert problem.file == rules and problem.line
+    # guidance serve refuses to start on it, naming the same rule and place
+    with pytest.raises(ConfigurationError) as refused:
+        check_can_serve(Settings.from_env({"GUIDANCE_KNOWLEDGE": str(tmp_path)}))
+    assert refused.value.setting == "GUIDANCE_KNOWLEDGE" and str(problem) in refused.value.message
 
 
 def test_a_key_given_twice_is_refused_naming_its_line(tmp_path: Path) -> None:
