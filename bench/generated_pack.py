@@ -93,7 +93,7 @@ def _candidate(rng: random.Random) -> Any:
     return {"all": [f"risk_indicators >= {rng.randint(1, 5)}", *(_top_atom(rng) for _ in range(2))]}
 
 
-_PACK = {
+_PACK: dict[str, Any] = {
     "id": PACK_ID,
     "title": "Generated rules for the size benchmark",
     "version": "0.0.1",

@@ -26,7 +26,7 @@ from typing import Any
 try:  # the same event loop the server uses, when installed
     import uvloop
 except ImportError:  # pragma: no cover
-    uvloop = None
+    uvloop = None  # type: ignore[assignment]  # asyncio's own loop then
 
 
 def build_requests(host: str, port: int, path: str, bodies: list[bytes]) -> list[bytes]:

@@ -70,7 +70,8 @@ def server(
         probe = "/ready" if kind == "service" else "/v1/evaluate"
         while not _ready(port, probe):
             if process.poll() is not None:
-                raise RuntimeError(f"{kind} server exited: {process.stderr.read().decode(errors='replace')}")
+                said = process.stderr.read() if process.stderr else b""
+                raise RuntimeError(f"{kind} server exited: {said.decode(errors='replace')}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} server did not become ready")
             time.sleep(0.1)

@@ -38,12 +38,18 @@ def find_wrk(install: bool = True) -> str | None:
         return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return None
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 300}
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def quietly(*command: str) -> int:
+        done = subprocess.run(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=False
+        )
+        return done.returncode
+
     try:
-        if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, **quiet).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, **quiet)
-            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, **quiet)
+        if quietly("apt-get", "install", "-y", "-q", "wrk") != 0:
+            quietly("apt-get", "update", "-q")
+            quietly("apt-get", "install", "-y", "-q", "wrk")
     except (OSError, subprocess.TimeoutExpired):
         return None
     return shutil.which("wrk")

@@ -13,13 +13,16 @@ import importlib.util
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from bench.inprocess import floor_function
 from bench.peers import jdm, rego
 from service.evaluation.evaluator import Evaluator
+
+if TYPE_CHECKING:
+    from zen import DecisionEvaluateOptions
 from service.facts.vocabulary import Facts
 from service.guidance.decoding import StrictDecoder
 from service.packs.model import Pack
@@ -99,9 +102,9 @@ def _zen(packs: Sequence[Pack]) -> list[Engine]:
     keys = [jdm_name(pack) for pack in packs]
     content = {key: jdm.decision(pack) for key, pack in zip(keys, packs, strict=True)}
     evaluate = zen.ZenEngine({"loader": {"type": "static", "content": content}}).evaluate
-    traced = {"trace": True}
+    traced: DecisionEvaluateOptions = {"trace": True}
 
-    def fired(text: str, options: dict[str, Any] | None = None) -> set[str]:
+    def fired(text: str, options: DecisionEvaluateOptions | None = None) -> set[str]:
         return {row["rule"] for key in keys for row in evaluate(key, text, options)["result"]}
 
     return [

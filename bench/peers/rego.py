@@ -112,10 +112,10 @@ def module(pack: Pack) -> str:
     counts = frozenset(count.name for count in pack.counts)
     writer = _Writer(counts)
     lines = [f"package {package_of(pack)}", "", "import rego.v1", ""]
-    for list_path in vocabulary().record_lists:
+    for record_list in vocabulary().record_lists:
         lines += [
-            f"records_{list_path} := r if {{",
-            f'\tr := object.get(input, "{list_path}", null)',
+            f"records_{record_list} := r if {{",
+            f'\tr := object.get(input, "{record_list}", null)',
             "\tis_array(r)",
             "} else := []",
             "",
