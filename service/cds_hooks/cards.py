@@ -12,35 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.cds_hooks.model import Card, CardLink, CardSource, Coding, Suggestion
+from service.cds_hooks.model import (
+    OVERRIDE_OUTCOMES,
+    OVERRIDE_REASONS,
+    Card,
+    CardLink,
+    CardSource,
+    Coding,
+    Suggestion,
+)
 from service.evaluation.prompts import Prompt
 from service.packs.model import Pack
 
 HOOK = "uk.safeguarding-guidance.case-facts-review"
 EXTENSION = "uk.safeguarding-guidance.prompt"
 PACKS_URI = "https://safeguarding-guidance.example/packs/"
-NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
-OUR_REASONS = "https://safeguarding-guidance.example/feedback-reasons"
-
-# The CDS Hooks 3.0 non-adherence reasons a practitioner may give, with the service's own
-# "already done", each mapped to the outcome the audit trail counts (REST feedback's outcomes).
-OVERRIDE_REASONS: tuple[tuple[Coding, str], ...] = (
-    (Coding(system=NON_ADHERENCE, code="cds-not-applicable", display="Not applicable to this case"),
-     "not_applicable"),
-    (Coding(system=OUR_REASONS, code="already-done", display="Already done"), "already_done"),
-    (Coding(system=NON_ADHERENCE, code="recipient-disagrees-evidence", display="Disagree with the learning"),
-     "disagree"),
-    (Coding(system=NON_ADHERENCE, code="recipient-concerns-outcomes", display="Concerned about the outcome"),
-     "disagree"),
-    (Coding(system=NON_ADHERENCE, code="cds-suboptimal-context", display="Facts given were incomplete"),
-     "not_applicable"),
-    (Coding(system=NON_ADHERENCE, code="does-not-align-preferences", display="Not what the family wants"),
-     "disagree"),
-    (Coding(system=NON_ADHERENCE, code="not-convenient-feasible", display="Not possible now"),
-     "not_applicable"),
-)  # fmt: skip
-_OUTCOME_OF = {(coding.system, coding.code): outcome for coding, outcome in OVERRIDE_REASONS}
-
 _SUGGESTION_LABELS = {
     "ask": "Asked, and the answers recorded",
     "check": "Checked",
@@ -56,10 +42,11 @@ def pack_uri(pack_id: str) -> str:
 
 
 def override_outcome(reason: Coding | None) -> str:
-    """The audit trail's outcome for an overridden card: the mapped reason, else ``overridden``."""
+    """The audit trail's outcome for an overridden card: its reason's (only the reasons offered
+    are taken, see ``OverrideReason``), else ``overridden``."""
     if reason is None:
         return "overridden"
-    return _OUTCOME_OF.get((reason.system, reason.code), "overridden")
+    return OVERRIDE_OUTCOMES[(reason.system, reason.code)]
 
 
 def card(prompt: Prompt, pack: Pack, card_id: str, suggestion_id: str) -> Card:

@@ -87,6 +87,29 @@ class Coding(_Document):
     display: str | None = None
 
 
+NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
+OUR_REASONS = "https://safeguarding-guidance.example/feedback-reasons"
+
+# The CDS Hooks 3.0 non-adherence reasons a practitioner may give, with the service's own
+# "already done", each mapped to the outcome the audit trail counts (REST feedback's outcomes).
+OVERRIDE_REASONS: tuple[tuple[Coding, str], ...] = (
+    (Coding(system=NON_ADHERENCE, code="cds-not-applicable", display="Not applicable to this case"),
+     "not_applicable"),
+    (Coding(system=OUR_REASONS, code="already-done", display="Already done"), "already_done"),
+    (Coding(system=NON_ADHERENCE, code="recipient-disagrees-evidence", display="Disagree with the learning"),
+     "disagree"),
+    (Coding(system=NON_ADHERENCE, code="recipient-concerns-outcomes", display="Concerned about the outcome"),
+     "disagree"),
+    (Coding(system=NON_ADHERENCE, code="cds-suboptimal-context", display="Facts given were incomplete"),
+     "not_applicable"),
+    (Coding(system=NON_ADHERENCE, code="does-not-align-preferences", display="Not what the family wants"),
+     "disagree"),
+    (Coding(system=NON_ADHERENCE, code="not-convenient-feasible", display="Not possible now"),
+     "not_applicable"),
+)  # fmt: skip
+OVERRIDE_OUTCOMES = {(coding.system, coding.code): outcome for coding, outcome in OVERRIDE_REASONS}
+
+
 class CardSource(_Document):
     label: str
     url: str | None = None
@@ -132,6 +155,12 @@ class AcceptedSuggestion(_Closed):
 class OverrideReason(_Closed):
     reason: Coding | None = None
     userComment: Annotated[str, Meta(max_length=2000)] | None = None  # never recorded
+
+    def __post_init__(self) -> None:
+        # The code is written into the audit trail: only one this service offered, never a
+        # caller's text.
+        if self.reason is not None and (self.reason.system, self.reason.code) not in OVERRIDE_OUTCOMES:
+            raise ValueError("`reason`: not one of the card's overrideReasons (system and code as offered)")
 
 
 class CdsFeedbackItem(_Closed):

@@ -19,7 +19,8 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.audit.summarize import summarize
-from service.cds_hooks.cards import EXTENSION, HOOK, NON_ADHERENCE
+from service.cds_hooks.cards import EXTENSION, HOOK
+from service.cds_hooks.model import NON_ADHERENCE, OUR_REASONS
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
 from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, SEMANTICS_PACK
@@ -265,3 +266,28 @@ def test_malformed_feedback_is_refused_and_nothing_is_recorded(
     before = audit_records(tmp_path)
     outcome(cds.post("/cds-services/harry-2019/feedback", json={"feedback": [item]}), 400)
     assert audit_records(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        {"code": "Zq7 the family said the father has left", "system": OUR_REASONS},  # a caller's text
+        {"code": "already-done", "system": "http://elsewhere.example"},  # our code, another system
+        {"code": "already-done"},  # no system: not the coding offered
+    ],
+)
+def test_an_override_reason_not_offered_is_refused_and_never_recorded(
+    cds: TestClient, tmp_path: Path, reason: dict[str, str]
+) -> None:
+    """The reason's code goes into the audit trail: only the codings the cards offer are taken."""
+    before = audit_records(tmp_path)
+    item = {
+        "card": str(uuid.uuid4()),
+        "outcome": "overridden",
+        "overrideReason": {"reason": reason},
+        "outcomeTimestamp": "2026-11-26T09:30:00Z",
+    }
+    (issue,) = outcome(cds.post("/cds-services/harry-2019/feedback", json={"feedback": [item]}), 400)
+    assert "overrideReason" in issue["expression"][0] and "overrideReasons" in issue["diagnostics"]
+    assert audit_records(tmp_path) == before
+    assert b"Zq7" not in (tmp_path / "audit.log").read_bytes()
