@@ -17,7 +17,7 @@ import msgspec
 
 from service.audit.reading import Line, Reader
 from service.audit.records import Because, CardFeedback, ChainStart, Evaluation, Feedback
-from service.evaluation.explanations import render_records
+from service.evaluation.explanations import COUNTED, render_records
 from service.facts.cin_codes import describe_cin_code
 from service.facts.paths import vocabulary
 
@@ -88,8 +88,14 @@ def fact_words(path: str, counts: dict[str, str] | None = None) -> str:
     return f"{path} (a count the knowledge pack derives from the facts)"
 
 
+_COUNTED_IN_BRACKETS = re.compile(r"\s*\(\{counted\}\)")
+
+
 def _reason(template: str, because: list[Because]) -> str:
-    """The rule's sentence, its ``{records}`` filled from the facts on record (roles where known)."""
+    """The rule's sentence, its ``{records}`` filled from the facts on record (roles where known)
+    and its ``{counted}`` pointing to them: the record keeps the facts, not the count's words."""
+    template = _COUNTED_IN_BRACKETS.sub(" (see Because)", template)
+    template = template.replace(COUNTED, "the facts under Because")
     if "{records}" not in template:
         return template
     witnesses = [(b.path, b.value) for b in because]

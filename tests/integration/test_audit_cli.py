@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -337,6 +338,7 @@ def test_show_tells_an_evaluation_in_words(generated: Generated) -> None:
     assert "done last week" not in text
     assert "the reference itself is never recorded" in text
     assert "Feedback about prompts this evaluation did not show:" in text
+    assert not re.findall(r"\{[a-z_]+\}", text)  # no placeholder of a rule's sentence left unfilled
 
 
 def test_show_as_json_for_tools(generated: Generated) -> None:
