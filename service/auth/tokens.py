@@ -11,8 +11,9 @@ A token is accepted only when every one of these holds:
   Hooks (where ``aud`` must be that one string);
 - ``exp`` and ``iat`` are present, and with :data:`CLOCK_SKEW` allowed, ``exp`` has not passed,
   ``iat`` and any ``nbf`` are not in the future; ``exp - iat`` is at most :data:`MAX_LIFETIME`;
-- it names its client (the issuer's ``client_claim``, else ``azp``, ``client_id``, ``sub``) as
-  printable text, and its ``tenant``, when it has one, likewise;
+- it names its client (the issuer's ``client_claim``, else ``azp``, ``client_id``, ``sub``; for
+  CDS Hooks, whose tokens have none of these, else ``iss``, the CDS client itself) as printable
+  text, and its ``tenant``, when it has one, likewise;
 - for CDS Hooks, the issuer may call CDS Hooks, the token has a ``jti``, and that ``jti`` was
   not accepted before (see :mod:`service.auth.replay`).
 
@@ -156,6 +157,8 @@ class TokenVerifier:
         else:
             named = [claims[name] for name in CLIENT_CLAIMS if claims.get(name) is not None]
             client = _text(named[0]) if named else None
+        if client is None and cds_hooks and issuer.client_claim is None:
+            client = issuer.issuer  # CDS Hooks tokens name no client but their issuer, the CDS client
         if client is None:
             raise refuse("no_client")
         tenant = None

@@ -42,7 +42,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "use), and, on standard error, how to start the server trusting it. For local development only.",
     )
     parser.add_argument("--dir", type=Path, default=Path(".dev"), help="where the key and files live")
-    parser.add_argument("--client", default="dev-client", help="the token's client (azp)")
+    parser.add_argument(
+        "--client",
+        default="dev-client",
+        help="the token's client (azp; a CDS Hooks token has none: its issuer is the client)",
+    )
     parser.add_argument("--audience", default=DEV_AUDIENCE, help="the token's aud, for /v1")
     parser.add_argument(
         "--cds-hooks-url",
@@ -69,9 +73,10 @@ def dev_token(args: argparse.Namespace) -> int:
         "exp": now + args.lifetime,
         "jti": os.urandom(16).hex(),
     }
-    if args.cds_hooks_url:
+    if args.cds_hooks_url:  # as a CDS client sends it: no client claim, the issuer is the client
         claims["iss"] = DEV_CDS_HOOKS_ISSUER
         claims["aud"] = args.cds_hooks_url
+        del claims["azp"]
     if args.tenant:
         claims["tenant"] = args.tenant
     token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})

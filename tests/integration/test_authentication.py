@@ -458,6 +458,14 @@ def test_a_replayed_jti_is_refused(cds_client: TestClient, refusals: list[dict[s
     assert cds_client.post("/cds-services/case-facts", headers=bearer(cds_token(url))).status_code == 200
 
 
+def test_a_cds_hooks_token_as_the_spec_has_it_names_its_issuer_as_the_client(cds_client: TestClient) -> None:
+    """CDS Hooks tokens carry iss, aud, exp, iat, jti (and perhaps tenant): no sub, no azp."""
+    token = cds_token(PUBLIC_URL + "/cds-services", azp=None)
+    response = cds_client.get("/cds-services", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"client": CDS_ISSUER, "tenant": None, "issuer": CDS_ISSUER}
+
+
 def test_a_cds_hooks_token_needs_a_jti(cds_client: TestClient) -> None:
     token = EHR.token(aud=PUBLIC_URL + "/cds-services")
     assert_cds_refused(cds_client.get("/cds-services", headers=bearer(token)))
