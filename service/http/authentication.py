@@ -133,8 +133,9 @@ class AuthenticationMiddleware(ASGIMiddleware):
             if token is None:
                 raise TokenRefused(reason)
             cds_hooks = kind is PathKind.CDS_HOOKS
-            # The exact URL called, without its query; no public URL means no CDS Hooks audience.
-            audience = self.public_url + scope["path"] if cds_hooks and self.public_url else None
+            # The exact URL called, as the caller wrote its path (not decoded, no slash taken off),
+            # without its query; no public URL means no CDS Hooks audience.
+            audience = self.public_url + _path_as_sent(scope) if cds_hooks and self.public_url else None
             verify = partial(self.verifier.verify, token, audience, cds_hooks=cds_hooks)
             caller = await anyio.to_thread.run_sync(verify) if self.verifier.fetches else verify()
         except TokenRefused as refused:
@@ -199,3 +200,8 @@ def cors_config(settings: Settings) -> CORSConfig | None:
         expose_headers=["X-Request-ID", "Retry-After", "WWW-Authenticate"],
         max_age=600,
     )
+
+
+def _path_as_sent(scope: Scope) -> str:
+    raw = scope.get("raw_path")  # some clients' ASGI transports leave the query on it
+    return raw.partition(b"?")[0].decode("latin-1") if raw else scope["path"]

@@ -255,6 +255,22 @@ def build_document(app: Litestar, prompt_ids: list[str], pack_ids: list[str]) ->
         ref_template=_REF,
     )
     request_schemas["CdsServiceRequest"]["properties"]["hook"]["enum"] = [HOOK]
+    # Only the override reasons the cards offer are taken (their code goes into the audit trail).
+    request_schemas["OverrideReason"]["properties"]["reason"]["anyOf"] = [
+        *(
+            {
+                "type": "object",
+                "properties": {
+                    "system": {"const": coding.system},
+                    "code": {"const": coding.code},
+                    "display": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                },
+                "required": ["system", "code"],
+            }
+            for coding, _ in OVERRIDE_REASONS
+        ),
+        {"type": "null"},
+    ]
     for path in ("/cds-services/{service_id}", "/cds-services/{service_id}/feedback"):
         for parameter in document["paths"][path]["post"]["parameters"]:
             parameter["schema"]["enum"] = sorted(pack_ids)

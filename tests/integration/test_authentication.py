@@ -447,6 +447,19 @@ def test_a_cds_hooks_audience_other_than_the_exact_url_is_refused(
     assert_cds_refused(cds_client.post("/cds-services/case-facts?x=1", headers=bearer(cds_token(audience))))
 
 
+@pytest.mark.parametrize(
+    ("called", "audience"),
+    [
+        ("/cds-services/case-facts/", "/cds-services/case-facts"),  # a slash added in the call
+        ("/cds-services/case%2Dfacts", "/cds-services/case-facts"),  # a character written encoded
+    ],
+)
+def test_the_audience_is_the_path_as_called_not_as_decoded(
+    cds_client: TestClient, called: str, audience: str
+) -> None:
+    assert_cds_refused(cds_client.post(called, headers=bearer(cds_token(PUBLIC_URL + audience))))
+
+
 def test_a_replayed_jti_is_refused(cds_client: TestClient, refusals: list[dict[str, Any]]) -> None:
     url = PUBLIC_URL + "/cds-services/case-facts"
     token = cds_token(url, jti="once-only")
