@@ -128,9 +128,7 @@ class CdsHooksController(Controller):
         guidance = guidance_of(request)
         pack = guidance.packs_by_id.get(service_id)
         if pack is None:
-            raise problem(
-                404, "not-found", "Not Found", f"No CDS service `{service_id}`: no pack with that id."
-            )
+            raise _no_such_service(service_id)
         state = request.app.state
         metrics, tracing = state.metrics, state.tracing
         try:
@@ -180,9 +178,7 @@ class CdsHooksController(Controller):
     async def feedback(self, request: Request, service_id: ServiceId) -> Response[bytes]:
         guidance = guidance_of(request)
         if service_id not in guidance.packs_by_id:
-            raise problem(
-                404, "not-found", "Not Found", f"No CDS service `{service_id}`: no pack with that id."
-            )
+            raise _no_such_service(service_id)
         data = await read_json(request, FEEDBACK_REQUEST)
         caller = caller_of(request.scope)
         request_id = request_id_of(request.scope)
@@ -209,7 +205,7 @@ class CdsHooksController(Controller):
 
 
 def _no_such_service(service_id: str) -> ProblemDetailsException:
-    return problem(404, "not-found", "Not Found", f"No CDS service `{service_id}`: no pack has that id.")
+    return problem(404, "not-found", "Not Found", f"No CDS service `{service_id}`: no pack with that id.")
 
 
 def _invalid(field: str, message: str) -> ProblemDetailsException:

@@ -15,7 +15,6 @@ from litestar.types import Message, Scope
 
 from service.ids import random_hex
 
-REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = "request_id"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")

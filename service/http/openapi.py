@@ -178,7 +178,6 @@ _OPERATION_PROBLEMS: dict[tuple[str, str], tuple[str, ...]] = {
     ),
 }
 # Under /cds-services a refusal is a FHIR OperationOutcome (CDS Hooks 3.0), not problem details.
-_CDS_HOOKS = "/cds-services"
 FHIR_MEDIA_TYPE = "application/fhir+json"
 
 _REQUEST_EXAMPLES: dict[tuple[str, str], tuple[type[Struct], dict[str, Any]]] = {
