@@ -23,6 +23,7 @@ from service.facts.examples import HARRY_PRE_BIRTH
 from service.guidance.requests import Outcome
 from service.settings import Settings
 from service.testing.synthetic import random_facts
+from tests.audit_file import audit_records
 from tests.conftest import REPO
 
 REST_OUTCOMES: tuple[str, ...] = get_args(Outcome)  # what POST /v1/feedback accepts
@@ -281,8 +282,7 @@ def test_summarize_filters_by_rule_and_pack(generated: Generated) -> None:
 
 
 def test_summarize_filters_by_time(generated: Generated) -> None:
-    records = [msgspec.json.decode(line) for line in generated.path.read_bytes().splitlines()]
-    times = {r["evaluation_id"]: r["ts"] for r in records if r["event"] == "evaluation"}
+    times = {r["evaluation_id"]: r["ts"] for r in audit_records(generated.path, "evaluation")}
     middle = sorted(times.values())[len(times) // 2]
     later = [r for r in generated.responses if times[r["evaluation_id"]] >= middle]
     earlier = [r for r in generated.responses if times[r["evaluation_id"]] < middle]

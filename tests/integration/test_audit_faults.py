@@ -30,6 +30,7 @@ from service.audit.verify import verify_files
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import MIB, Settings
 from service.testing.synthetic import random_facts
+from tests.audit_file import audit_records
 from tests.conftest import REPO
 from tests.server import running_server
 
@@ -43,10 +44,6 @@ def evaluate(base_url: str, body: dict[str, Any] | None = None) -> httpx.Respons
 
 def ready(base_url: str) -> httpx.Response:
     return httpx.get(f"{base_url}/ready", timeout=30)
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(line) for line in path.read_bytes().splitlines()]
 
 
 def wait_for_chain_starts(path: Path, count: int, timeout: float = 30.0) -> None:
@@ -142,7 +139,7 @@ def test_below_the_free_space_floor_nothing_is_written_until_space_comes_back(tm
             assert ready(base_url).status_code == 200
             answered = evaluate(base_url)
             assert answered.status_code == 200, answered.text
-        written = records(audit)
+        written = audit_records(audit)
     assert [(r["event"], r["seq"]) for r in written] == [
         ("chain_start", 0),
         ("audit_resumed", 1),
@@ -222,7 +219,7 @@ def test_an_audit_file_deleted_or_rotated_mid_run_is_reopened_and_its_chain_foll
     with running_server(env={"GUIDANCE_AUDIT_FILE": str(audit)}) as base_url:
         for _ in range(3):
             assert evaluate(base_url).status_code == 200
-        head = records(audit)[-1]
+        head = audit_records(audit)[-1]
         if style == "deleted":
             audit.unlink()
         elif style == "create":  # logrotate's default: rename, then create an empty file
@@ -233,7 +230,7 @@ def test_an_audit_file_deleted_or_rotated_mid_run_is_reopened_and_its_chain_foll
             os.truncate(audit, 0)
         after = evaluate(base_url)
         assert after.status_code == 200
-    start, record = records(audit)
+    start, record = audit_records(audit)
     assert (start["event"], start["seq"]) == ("chain_start", 0)
     assert start["follows"] == {"chain": head["chain"], "seq": head["seq"], "hash": head["hash"]}
     assert (record["event"], record["chain"], record["seq"]) == ("evaluation", start["chain"], 1)
@@ -262,7 +259,7 @@ def test_two_workers_each_continue_their_chain_in_a_rotated_file(tmp_path: Path)
         audit.rename(old)
         audit.touch(mode=0o640)
         after = [evaluate(base_url).json()["evaluation_id"] for _ in range(30)]
-    old_records, new_records = records(old), records(audit)
+    old_records, new_records = audit_records(old), audit_records(audit)
     assert sorted(r["evaluation_id"] for r in old_records if r["event"] == "evaluation") == sorted(before)
     assert sorted(r["evaluation_id"] for r in new_records if r["event"] == "evaluation") == sorted(after)
     heads = {r["chain"]: r for r in old_records}  # the last record of each old chain
@@ -280,10 +277,10 @@ def test_ready_reopens_a_deleted_file_and_says_when_its_folder_is_gone(tmp_path:
     audit = folder / "audit.log"
     with running_server(env={"GUIDANCE_AUDIT_FILE": str(audit)}) as base_url:
         assert evaluate(base_url).status_code == 200
-        head = records(audit)[-1]
+        head = audit_records(audit)[-1]
         audit.unlink()
         assert ready(base_url).status_code == 200  # noticed, reopened, the new chain started
-        (start,) = records(audit)
+        (start,) = audit_records(audit)
         assert start["follows"] == {"chain": head["chain"], "seq": head["seq"], "hash": head["hash"]}
         shutil.rmtree(folder)
         problem = assert_not_ready(ready(base_url), "audit-file-missing")
@@ -293,7 +290,7 @@ def test_ready_reopens_a_deleted_file_and_says_when_its_folder_is_gone(tmp_path:
         assert ready(base_url).status_code == 200
         answered = evaluate(base_url)
         assert answered.status_code == 200
-    second_start, resumed, record = records(audit)
+    second_start, resumed, record = audit_records(audit)
     assert second_start["follows"] == {"chain": start["chain"], "seq": 0, "hash": start["hash"]}
     assert (resumed["event"], resumed["refused"], resumed["reason"]) == (
         "audit_resumed",
@@ -322,7 +319,7 @@ def test_two_workers_share_standard_output_redirected_to_a_file_without_tearing_
     with running_server(workers=2, stdout=out) as base_url, ThreadPoolExecutor(8) as pool:
         wait_for_chain_starts(out, 2)
         answered = [i for run in pool.map(client_run, range(8)) for i in run]
-    written = records(out)
+    written = audit_records(out)
     assert sorted(r["evaluation_id"] for r in written if r["event"] == "evaluation") == sorted(answered)
     assert len({r["chain"] for r in written}) == 2
     assert verify_files([out]).intact

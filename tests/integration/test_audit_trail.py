@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -24,20 +23,13 @@ from service.audit.verify import verify_files
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
 from service.testing.synthetic import random_facts
+from tests.audit_file import audit_records
 from tests.issuers import API_AUDIENCE, API_ISSUER, Signer, ec_key, write_issuers, write_jwks
 from tests.server import running_server
 
 KEY = b"test-audit-key-0123"
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(line) for line in path.read_bytes().splitlines()]
-
-
-def of_event(path: Path, event: str) -> list[dict[str, Any]]:
-    return [r for r in records(path) if r["event"] == event]
 
 
 def harry(client: TestClient, **extra: Any) -> httpx.Response:
@@ -55,7 +47,7 @@ def test_an_evaluation_record_holds_what_an_auditor_needs_and_no_more(
 ) -> None:
     response = harry(client, case_ref="CASE-0042")
     body = response.json()
-    chain_start, record = records(audit_file)
+    chain_start, record = audit_records(audit_file)
     packs = [
         {"id": p["id"], "version": p["version"], "digest": p["digest"]}
         for p in client.get("/v1/packs").json()
@@ -92,7 +84,7 @@ def test_because_values_are_booleans_enums_numbers_and_codes_only(
     for _ in range(60):
         assert client.post("/v1/evaluate", json={"facts": random_facts(rng)}).status_code == 200
     values = [
-        b["value"] for r in of_event(audit_file, "evaluation") for f in r["fired"] for b in f["because"]
+        b["value"] for r in audit_records(audit_file, "evaluation") for f in r["fired"] for b in f["because"]
     ]
     assert values
     for value in values:
@@ -106,7 +98,7 @@ def test_because_values_are_booleans_enums_numbers_and_codes_only(
 
 def test_no_case_ref_leaves_no_case_ref_hash(client: TestClient, audit_file: Path) -> None:
     harry(client)
-    (record,) = of_event(audit_file, "evaluation")
+    (record,) = audit_records(audit_file, "evaluation")
     assert "case_ref_hash" not in record
 
 
@@ -114,7 +106,7 @@ def test_without_an_audit_key_there_is_no_trace_of_the_case_ref(tmp_path: Path) 
     log = tmp_path / "audit.log"
     with TestClient(create_app(Settings(audit_file=log, audit_key=None))) as client:
         harry(client, case_ref="CASE-0042")
-    (record,) = of_event(log, "evaluation")
+    (record,) = audit_records(log, "evaluation")
     assert "case_ref_hash" not in record
     assert b"CASE-0042" not in log.read_bytes()
     assert hashlib.sha256(b"CASE-0042").hexdigest().encode() not in log.read_bytes()
@@ -132,7 +124,7 @@ def test_feedback_is_accepted_and_recorded_without_its_comment(client: TestClien
     response = client.post("/v1/feedback", json={**sent, "comment": comment})
     assert response.status_code == 202
     assert response.json() == sent
-    (record,) = of_event(audit_file, "feedback")
+    (record,) = audit_records(audit_file, "feedback")
     assert {k: record[k] for k in sent} == sent
     assert record["comment_given"] is True
     assert record["client"] == "anonymous"
@@ -153,7 +145,7 @@ def test_repeated_identical_feedback_is_harmless(client: TestClient, audit_file:
     second = client.post("/v1/feedback", json=sent)
     assert (first.status_code, second.status_code) == (202, 202)
     assert first.json() == second.json()
-    assert len(of_event(audit_file, "feedback")) == 2  # both arrived, both recorded
+    assert len(audit_records(audit_file, "feedback")) == 2  # both arrived, both recorded
     summary = summarize([audit_file])
     (rule,) = [r for r in summary["packs"][0]["rules"] if r["rule"] == sent["prompt_id"]]
     assert rule["feedback"]["accepted"] == 1  # and counted once
@@ -186,7 +178,7 @@ def test_bad_feedback_is_a_problem_naming_the_field_and_is_not_recorded(
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == field
-    assert of_event(audit_file, "feedback") == []
+    assert audit_records(audit_file, "feedback") == []
 
 
 def test_feedback_without_an_outcome_is_a_problem_naming_it(client: TestClient, audit_file: Path) -> None:
@@ -196,7 +188,7 @@ def test_feedback_without_an_outcome_is_a_problem_naming_it(client: TestClient, 
     )
     assert response.status_code == 400
     assert response.json()["field"] == "outcome"
-    assert of_event(audit_file, "feedback") == []
+    assert audit_records(audit_file, "feedback") == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,7 +338,7 @@ def test_a_sentinel_sent_in_every_string_field_reaches_no_output(tmp_path: Path,
     assert set(statuses.values()) == {400}, statuses
 
     # The outputs were captured: the audit records are there, the case reference only as its HMAC.
-    evaluations, feedback = of_event(log, "evaluation"), of_event(log, "feedback")
+    evaluations, feedback = audit_records(log, "evaluation"), audit_records(log, "feedback")
     assert len(evaluations) == 1 and len(feedback) == 2
     assert evaluations[0]["case_ref_hash"] == hmac.new(KEY, SENTINEL.encode(), hashlib.sha256).hexdigest()
     assert [f["comment_given"] for f in feedback] == [True, False]

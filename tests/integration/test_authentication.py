@@ -23,6 +23,7 @@ from service.auth.tokens import TokenVerifier
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.http import authentication
 from service.http.authentication import AuthenticationMiddleware
+from tests.audit_file import audit_records
 from tests.issuers import (
     API_AUDIENCE,
     API_ISSUER,
@@ -70,10 +71,6 @@ def jwt_client(make_app: Callable[..., Litestar], issuers_file: Path) -> Iterato
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def audit_records(path: Path, event: str) -> list[dict[str, Any]]:
-    return [r for r in map(msgspec.json.decode, path.read_bytes().splitlines()) if r["event"] == event]
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import jwt
-import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -24,6 +23,7 @@ from service.auth.tokens import TokenVerifier
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import ConfigurationError, Settings
 from service.startup import check_can_serve
+from tests.audit_file import audit_records
 from tests.conftest import REPO
 from tests.issuers import (
     API_AUDIENCE,
@@ -61,10 +61,6 @@ def one_json_line(text: str) -> dict[str, Any]:
     return json.loads(lines[0])
 
 
-def records(path: Path, event: str) -> list[dict[str, Any]]:
-    return [r for r in map(msgspec.json.decode, path.read_bytes().splitlines()) if r["event"] == event]
-
-
 # ---------------------------------------------------------------------------------------------
 # the mode, by address
 
@@ -85,7 +81,7 @@ def test_auth_off_beyond_loopback_starts_warns_and_records_unauthenticated(tmp_p
     with running_server(env=env, stderr=stderr) as base_url:
         response = httpx.post(f"{base_url}/v1/evaluate", json={"facts": HARRY_PRE_BIRTH})
     assert response.status_code == 200
-    (record,) = records(audit, "evaluation")
+    (record,) = audit_records(audit, "evaluation")
     assert record["client"] == "unauthenticated"
     lines = [json.loads(line) for line in stderr.read_text().splitlines()]
     (warning,) = [line for line in lines if line["event"] == "authentication_off"]
@@ -98,7 +94,7 @@ def test_auth_off_on_loopback_records_unauthenticated_and_unset_records_anonymou
     for settings, client in (({"auth": "off"}, "unauthenticated"), ({}, "anonymous")):
         with TestClient(make_app(**settings)) as http:
             assert http.post("/v1/evaluate", json={"facts": {}}).status_code == 200
-        assert records(audit_file, "evaluation")[-1]["client"] == client
+        assert audit_records(audit_file, "evaluation")[-1]["client"] == client
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +223,7 @@ def test_a_running_server_answers_a_valid_token_and_logs_refusals_without_the_to
         }
         assert http.get("/health").status_code == 200
     assert accepted.status_code == 200
-    (record,) = records(audit, "evaluation")
+    (record,) = audit_records(audit, "evaluation")
     assert (record["client"], record["tenant"]) == ("case-system-b", "council-3")
     assert {r.status_code for r in refused.values()} == {401}
     assert {r.text for r in refused.values()} == {refused["expired"].text}  # no word of why
@@ -277,7 +273,7 @@ def test_dev_token_makes_an_issuer_once_and_its_tokens_are_accepted(
                 "/v1/evaluate", json={"facts": {}}, headers={"Authorization": f"Bearer {sent}"}
             )
             assert response.status_code == 200
-    first_record, second_record = records(audit_file, "evaluation")
+    first_record, second_record = audit_records(audit_file, "evaluation")
     assert (first_record["client"], first_record["tenant"]) == ("newcomer", "dev-tenant")
     assert second_record["client"] == "dev-client" and "tenant" not in second_record
     caller = TokenVerifier(load_issuers(issuers)).verify(cds, url, cds_hooks=True)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -23,6 +22,7 @@ from service.cds_hooks.cards import EXTENSION, HOOK
 from service.cds_hooks.model import NON_ADHERENCE, OUR_REASONS
 from service.facts.examples import HARRY_PRE_BIRTH
 from service.settings import Settings
+from tests.audit_file import audit_records
 from tests.conftest import FIXTURE_PACKS, KNOWLEDGE, SEMANTICS_PACK
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -200,10 +200,6 @@ def test_an_unknown_service_and_a_body_not_sent_as_json(cds: TestClient) -> None
 # --- feedback -----------------------------------------------------------------------------------
 
 
-def audit_records(tmp_path: Path) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(line) for line in (tmp_path / "audit.log").read_bytes().splitlines() if line]
-
-
 def test_feedback_is_recorded_against_its_card_and_the_comment_never(cds: TestClient, tmp_path: Path) -> None:
     cards = cards_of(call(cds, "harry-2019", HARRY_PRE_BIRTH))
     accepted, overridden = cards[0], cards[1]
@@ -227,7 +223,7 @@ def test_feedback_is_recorded_against_its_card_and_the_comment_never(cds: TestCl
         response = cds.post("/cds-services/harry-2019/feedback", json=feedback)
         assert response.status_code == 200, response.text
         assert response.content == b""
-    records = audit_records(tmp_path)
+    records = audit_records(tmp_path / "audit.log")
     (evaluation,) = [r for r in records if r["event"] == "evaluation"]
     assert [fired["card"] for fired in evaluation["fired"]] == [card["uuid"] for card in cards]
     assert [pack["id"] for pack in evaluation["packs"]] == ["harry-2019"]  # the service's own pack only
@@ -263,9 +259,9 @@ def test_feedback_is_recorded_against_its_card_and_the_comment_never(cds: TestCl
 def test_malformed_feedback_is_refused_and_nothing_is_recorded(
     cds: TestClient, tmp_path: Path, item: dict[str, Any]
 ) -> None:
-    before = audit_records(tmp_path)
+    before = audit_records(tmp_path / "audit.log")
     outcome(cds.post("/cds-services/harry-2019/feedback", json={"feedback": [item]}), 400)
-    assert audit_records(tmp_path) == before
+    assert audit_records(tmp_path / "audit.log") == before
 
 
 @pytest.mark.parametrize(
@@ -280,7 +276,7 @@ def test_an_override_reason_not_offered_is_refused_and_never_recorded(
     cds: TestClient, tmp_path: Path, reason: dict[str, str]
 ) -> None:
     """The reason's code goes into the audit trail: only the codings the cards offer are taken."""
-    before = audit_records(tmp_path)
+    before = audit_records(tmp_path / "audit.log")
     item = {
         "card": str(uuid.uuid4()),
         "outcome": "overridden",
@@ -289,5 +285,5 @@ def test_an_override_reason_not_offered_is_refused_and_never_recorded(
     }
     (issue,) = outcome(cds.post("/cds-services/harry-2019/feedback", json={"feedback": [item]}), 400)
     assert "overrideReason" in issue["expression"][0] and "overrideReasons" in issue["diagnostics"]
-    assert audit_records(tmp_path) == before
+    assert audit_records(tmp_path / "audit.log") == before
     assert b"Zq7" not in (tmp_path / "audit.log").read_bytes()

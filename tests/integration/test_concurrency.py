@@ -19,6 +19,7 @@ from service.evaluation.evaluator import Evaluator
 from service.facts.vocabulary import Facts
 from service.packs.loader import load_packs
 from service.testing.synthetic import random_facts
+from tests.audit_file import audit_records
 from tests.conftest import KNOWLEDGE, REPO
 from tests.server import running_server
 
@@ -57,7 +58,7 @@ def test_eight_clients_and_two_workers_get_serial_answers_and_one_file_of_whole_
     assert len(answered) == CLIENTS * REQUESTS_PER_CLIENT
     assert [which for which, _, prompts in answered if prompts != expected[which]] == []
 
-    written = [msgspec.json.decode(line) for line in audit.read_bytes().splitlines()]
+    written = audit_records(audit)
     assert Counter(r["event"] for r in written) == {"evaluation": len(answered), "chain_start": 2}
     starts = [r for r in written if r["event"] == "chain_start"]
     assert len({r["chain"] for r in starts}) == len({r["process"]["pid"] for r in starts}) == 2

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -22,6 +21,7 @@ from service.observability.metrics import APIS, AUDIT_REASONS, EVALUATION_OUTCOM
 from service.observability.metrics_dir import prepare_metrics_dir
 from service.packs.loader import load_packs
 from service.settings import ConfigurationError
+from tests.audit_file import records_so_far
 from tests.conftest import KNOWLEDGE
 from tests.server import running_server
 
@@ -88,18 +88,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield base_url, tmp_path / "audit.log"
 
 
-def chains_with_evaluations(audit: Path) -> set[str]:
-    lines = audit.read_bytes().split(b"\n")[:-1]
-    return {msgspec.json.decode(line)["chain"] for line in lines if b'"event":"evaluation"' in line}
-
-
 def test_two_workers_count_a_known_mix_with_labels_from_allowed_sets_only(server: tuple[str, Path]) -> None:
     server, audit = server
     shown: Counter[str] = Counter()
     answered: list[dict[str, Any]] = []
     # A new connection each, so either worker may answer; on until both have (each worker
     # writes its own chain), so the counts scraped are both workers' added up.
-    while len(answered) < 6 or len(chains_with_evaluations(audit)) < 2:
+    while len(answered) < 6 or len({r["chain"] for r in records_so_far(audit, "evaluation")}) < 2:
         assert len(answered) < 200, "one worker answered every request"
         body = {"case_ref": f"{CASE_REF}-{len(answered)}", "facts": HARRY_PRE_BIRTH}
         response = httpx.post(f"{server}/v1/evaluate", json=body, timeout=30)

@@ -12,20 +12,11 @@ import time
 from pathlib import Path
 
 import httpx
-import msgspec
 
 from service.facts.examples import HARRY_PRE_BIRTH
+from tests.audit_file import audit_records, records_so_far
 from tests.conftest import REPO
 from tests.server import running_server
-
-
-def chain_starts(audit: Path) -> list[dict]:
-    """The chain starts written so far; read while workers write, so a last line still being
-    written (no newline yet) is left for the next look."""
-    written = audit.read_bytes()
-    whole = written[: written.rfind(b"\n") + 1]
-    lines = [msgspec.json.decode(line) for line in whole.splitlines() if line]
-    return [r for r in lines if r["event"] == "chain_start"]
 
 
 def test_a_killed_worker_is_replaced_and_no_answer_goes_unrecorded(tmp_path: Path) -> None:
@@ -50,10 +41,10 @@ def test_a_killed_worker_is_replaced_and_no_answer_goes_unrecorded(tmp_path: Pat
 
     with running_server(workers=2, env={"GUIDANCE_AUDIT_FILE": str(audit)}) as base_url:
         deadline = time.monotonic() + 20
-        while len(chain_starts(audit)) < 2 and time.monotonic() < deadline:
+        while len(records_so_far(audit, "chain_start")) < 2 and time.monotonic() < deadline:
             httpx.post(f"{base_url}/v1/evaluate", json={"facts": {}})  # each worker opens its chain
             time.sleep(0.05)
-        first, second = chain_starts(audit)[:2]
+        first, second = records_so_far(audit, "chain_start")[:2]
         clients = [threading.Thread(target=keep_asking, daemon=True) for _ in range(4)]
         for client in clients:
             client.start()
@@ -62,7 +53,7 @@ def test_a_killed_worker_is_replaced_and_no_answer_goes_unrecorded(tmp_path: Pat
             before = len(answered)
             os.kill(first["process"]["pid"], signal.SIGKILL)
             deadline = time.monotonic() + 30
-            while len(chain_starts(audit)) < 3 and time.monotonic() < deadline:
+            while len(records_so_far(audit, "chain_start")) < 3 and time.monotonic() < deadline:
                 time.sleep(0.1)
             time.sleep(0.5)  # answers from the new worker too
         finally:  # however the test ends, its clients stop
@@ -74,15 +65,11 @@ def test_a_killed_worker_is_replaced_and_no_answer_goes_unrecorded(tmp_path: Pat
     assert wrong == []
     assert before > 0 and len(answered) > before  # answering went on after the kill
     assert len(failed) <= 4  # at most the requests in flight on the killed worker
-    starts = chain_starts(audit)
+    starts = records_so_far(audit, "chain_start")
     assert len(starts) == 3
     assert starts[2]["process"]["pid"] not in (first["process"]["pid"], second["process"]["pid"])
     assert ready.status_code == 200
-    recorded = {
-        r["evaluation_id"]
-        for r in (msgspec.json.decode(line) for line in audit.read_bytes().splitlines() if line)
-        if r["event"] == "evaluation"
-    }
+    recorded = {r["evaluation_id"] for r in audit_records(audit, "evaluation")}  # every line whole
     assert set(answered) <= recorded  # no answer without its record
     verify = subprocess.run(
         [sys.executable, "-m", "service.cli.main", "audit", "verify", str(audit)],
